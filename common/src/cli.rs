@@ -18,7 +18,7 @@ use crate::sockaddr::InAddr;
 /// assert!(common::cli::SERVER_EXIT_CODES.contains("2   bind failed"));
 /// ```
 pub const SERVER_EXIT_CODES: &str = "\
-Exit codes (the lecture's):
+Exit codes (the lecture's numbering, shared by all the steps):
   0   success, or stopped by SIGINT/SIGTERM
   1   socket or setsockopt failed
   2   bind failed (e.g. Address already in use)

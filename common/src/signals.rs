@@ -82,3 +82,45 @@ pub fn install_stop_handlers() -> Result<(), CallError> {
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
+
+/// `accept`, waiting again after an unrelated signal; `None` once SIGINT or SIGTERM
+/// has arrived.
+///
+/// ```c
+/// for (;;) {
+///     addrlen = sizeof remAddress;
+///     connectionfd = accept(fd, (struct sockaddr *)&remAddress, &addrlen);
+///     if (connectionfd != -1) break;
+///     if (errno == EINTR && stop) { close(fd); return 0; }
+///     if (errno == EINTR) continue;
+///     perror("accept"); exit(4);
+/// }
+/// ```
+///
+/// Policy, stated here because a wrapper must not hide it: `EINTR` is retried unless
+/// [`stop_requested`]; every other error is returned. Needs
+/// [`install_stop_handlers`] first, or Ctrl-C simply kills the process.
+///
+/// # Errors
+///
+/// `accept` (exit 4): `EMFILE`, `ENFILE`, `ECONNABORTED`, …
+///
+/// ```no_run
+/// # fn serve(fd: socket2::Socket) -> Result<(), common::CallError> {
+/// let Some((connectionfd, rem_address)) = common::signals::accept_or_stop(&fd)? else {
+///     return common::socket::close(fd); // stopped: exit 0
+/// };
+/// # Ok(()) }
+/// ```
+pub fn accept_or_stop(
+    fd: &socket2::Socket,
+) -> Result<Option<(socket2::Socket, crate::sockaddr::SockaddrIn)>, CallError> {
+    loop {
+        match crate::socket::accept(fd) {
+            Ok(accepted) => return Ok(Some(accepted)),
+            Err(e) if e.is_interrupted() && stop_requested() => return Ok(None),
+            Err(e) if e.is_interrupted() => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}

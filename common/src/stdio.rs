@@ -8,6 +8,7 @@
 use std::io;
 
 use crate::error::CallError;
+use crate::explain;
 
 /// Write all of `data` to standard output (fd 1) with `write(2)`; retries `EINTR`
 /// and short writes.
@@ -34,7 +35,16 @@ use crate::error::CallError;
 pub fn write_stdout(data: &[u8]) -> Result<(), CallError> {
     let mut done = 0;
     while done < data.len() {
-        match nix::unistd::write(io::stdout(), &data[done..]) {
+        let result = nix::unistd::write(io::stdout(), &data[done..]);
+        explain::ok(
+            || format!("write(1, {}, {})", explain::quote(&data[done..]), data.len() - done),
+            match result {
+                Ok(n) => n.to_string(),
+                Err(errno) => format!("-1 {errno:?}"),
+            },
+            "to stdout, unbuffered and verbatim",
+        );
+        match result {
             Ok(n) => done += n,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(errno) => return Err(CallError::from_errno("write", errno as i32)),
