@@ -254,6 +254,19 @@ impl CallError {
         self.errno() == Some(Errno::EINTR)
     }
 
+    /// What `perror` prints after `call: `: glibc's `strerror` text or the message.
+    ///
+    /// ```
+    /// let err = common::CallError::from_errno("send", libc::EPIPE);
+    /// assert_eq!(err.text(), "Broken pipe");
+    /// ```
+    pub fn text(&self) -> String {
+        match &self.cause {
+            Cause::Errno(errno) => strerror(*errno as i32),
+            Cause::Message(message) => message.clone(),
+        }
+    }
+
     /// The code the lecture passes to `exit` after this failure.
     ///
     /// ```
@@ -267,10 +280,7 @@ impl CallError {
 impl fmt::Display for CallError {
     /// `call: text`, byte for byte what `perror(call)` prints (without the newline).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.cause {
-            Cause::Errno(errno) => write!(f, "{}: {}", self.call, strerror(*errno as i32)),
-            Cause::Message(message) => write!(f, "{}: {}", self.call, message),
-        }
+        write!(f, "{}: {}", self.call, self.text())
     }
 }
 
@@ -288,7 +298,11 @@ mod tests {
             ("connect", libc::ECONNREFUSED, "connect: Connection refused"),
             ("recv", libc::ECONNRESET, "recv: Connection reset by peer"),
             ("send", libc::EPIPE, "send: Broken pipe"),
-            ("accept", libc::EAGAIN, "accept: Resource temporarily unavailable"),
+            (
+                "accept",
+                libc::EAGAIN,
+                "accept: Resource temporarily unavailable",
+            ),
             ("socket", libc::EMFILE, "socket: Too many open files"),
         ];
         for (call, errnum, text) in table {

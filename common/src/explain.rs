@@ -20,7 +20,7 @@ use std::fmt::Display;
 use std::sync::OnceLock;
 
 use crate::diag;
-use crate::error::{Cause, CallError};
+use crate::error::{CallError, Cause};
 
 static ENABLED: OnceLock<()> = OnceLock::new();
 
@@ -159,7 +159,10 @@ mod tests {
 
     #[test]
     fn why_comments_line_up() {
-        let line = with_why("socket(AF_INET, SOCK_STREAM, 0) = 3".into(), "a TCP endpoint");
+        let line = with_why(
+            "socket(AF_INET, SOCK_STREAM, 0) = 3".into(),
+            "a TCP endpoint",
+        );
         assert_eq!(line.find("/*"), Some(WHY_COLUMN));
         let long = with_why("x".repeat(60), "why");
         assert!(long.contains(&format!("{}  /* why */", "x".repeat(60))));

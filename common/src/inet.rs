@@ -290,7 +290,12 @@ mod tests {
 
     #[test]
     fn inet_ntoa_agrees_with_glibc() {
-        for bytes in [[0, 0, 0, 0], [127, 0, 0, 1], [255, 255, 255, 255], [10, 20, 30, 40]] {
+        for bytes in [
+            [0, 0, 0, 0],
+            [127, 0, 0, 1],
+            [255, 255, 255, 255],
+            [10, 20, 30, 40],
+        ] {
             let addr = InAddr {
                 s_addr: u32::from_ne_bytes(bytes),
             };

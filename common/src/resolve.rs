@@ -37,9 +37,8 @@ use crate::sockaddr::{InAddr, SockaddrIn};
 /// assert_eq!(err.exit_code(), 10);
 /// ```
 pub fn getaddrinfo_ipv4(host: &str) -> Result<InAddr, CallError> {
-    let node = CString::new(host).map_err(|_| {
-        CallError::with_message("getaddrinfo", "host name contains a NUL byte")
-    })?;
+    let node = CString::new(host)
+        .map_err(|_| CallError::with_message("getaddrinfo", "host name contains a NUL byte"))?;
     // SAFETY: addrinfo is plain old data; all-zero is the documented "no hints" value.
     let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
     hints.ai_family = libc::AF_INET;

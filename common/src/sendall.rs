@@ -29,6 +29,18 @@ impl std::fmt::Display for SendallError {
 
 impl std::error::Error for SendallError {}
 
+impl From<SendallError> for CallError {
+    /// `send: Broken pipe (after 4096 bytes)`, still exit code 7: for a caller that
+    /// reports every failure the same way.
+    fn from(e: SendallError) -> Self {
+        CallError::with_message(
+            e.error.call(),
+            format!("{} (after {} bytes)", e.error.text(), e.sent),
+        )
+        .with_exit_code(e.error.exit_code())
+    }
+}
+
 /// Send all of `data`, looping over partial sends; retries `EINTR`.
 ///
 /// ```c
@@ -137,7 +149,9 @@ mod tests {
 
         let (sender, receiver) = connected_pair();
         sender.set_send_buffer_size(4096).unwrap();
-        receiver.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
         let data: Vec<u8> = (0..2_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let expected = data.clone();
 
@@ -177,8 +191,14 @@ mod tests {
         interrupter.join().unwrap();
 
         assert!(received == expected, "bytes differ");
-        assert!(INTERRUPTIONS.load(Ordering::Relaxed) > 0, "no signal was delivered");
-        assert!(calls > 1, "expected partial sends, got {calls} send call(s)");
+        assert!(
+            INTERRUPTIONS.load(Ordering::Relaxed) > 0,
+            "no signal was delivered"
+        );
+        assert!(
+            calls > 1,
+            "expected partial sends, got {calls} send call(s)"
+        );
     }
 
     #[test]

@@ -264,9 +264,9 @@ impl TryFrom<&SockAddr> for SockaddrIn {
 
     /// Only an `AF_INET` address converts; network order kept.
     fn try_from(a: &SockAddr) -> Result<Self, NotInet> {
-        a.as_socket_ipv4().map(SockaddrIn::from).ok_or(NotInet {
-            family: a.family(),
-        })
+        a.as_socket_ipv4()
+            .map(SockaddrIn::from)
+            .ok_or(NotInet { family: a.family() })
     }
 }
 

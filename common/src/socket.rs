@@ -130,7 +130,12 @@ pub fn bind(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
         .bind(&(*address).into())
         .map_err(|e| CallError::from_io("bind", e));
     explain::outcome(
-        || format!("bind({}, {{{address}}}, {SOCKADDR_IN_LEN})", socket.as_raw_fd()),
+        || {
+            format!(
+                "bind({}, {{{address}}}, {SOCKADDR_IN_LEN})",
+                socket.as_raw_fd()
+            )
+        },
         &result,
         |_| "0".into(),
         "attach the socket to that address and port",
@@ -200,7 +205,12 @@ pub fn getsockname(socket: &Socket) -> Result<SockaddrIn, CallError> {
                 .map_err(|_| CallError::from_errno("getsockname", libc::EAFNOSUPPORT))
         });
     explain::outcome(
-        || format!("getsockname({}, …, [{SOCKADDR_IN_LEN}])", socket.as_raw_fd()),
+        || {
+            format!(
+                "getsockname({}, …, [{SOCKADDR_IN_LEN}])",
+                socket.as_raw_fd()
+            )
+        },
         &result,
         |a| format!("0 ({a})"),
         "which address and port did we get?",
@@ -254,7 +264,10 @@ pub fn accept(socket: &Socket) -> Result<(Socket, SockaddrIn), CallError> {
         Err(CallError::last_os_error("accept"))
     } else {
         // SAFETY: fd was just returned by accept4 and nothing else owns it.
-        Ok((unsafe { Socket::from_raw_fd(fd) }, SockaddrIn::from(rem_address)))
+        Ok((
+            unsafe { Socket::from_raw_fd(fd) },
+            SockaddrIn::from(rem_address),
+        ))
     };
     explain::outcome(
         || format!("accept({}, …)", socket.as_raw_fd()),
@@ -294,7 +307,12 @@ pub fn connect(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
         .connect(&(*address).into())
         .map_err(|e| CallError::from_io("connect", e));
     explain::outcome(
-        || format!("connect({}, {{{address}}}, {SOCKADDR_IN_LEN})", socket.as_raw_fd()),
+        || {
+            format!(
+                "connect({}, {{{address}}}, {SOCKADDR_IN_LEN})",
+                socket.as_raw_fd()
+            )
+        },
         &result,
         |_| "0".into(),
         "the three-way handshake completed",

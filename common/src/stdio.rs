@@ -37,7 +37,13 @@ pub fn write_stdout(data: &[u8]) -> Result<(), CallError> {
     while done < data.len() {
         let result = nix::unistd::write(io::stdout(), &data[done..]);
         explain::ok(
-            || format!("write(1, {}, {})", explain::quote(&data[done..]), data.len() - done),
+            || {
+                format!(
+                    "write(1, {}, {})",
+                    explain::quote(&data[done..]),
+                    data.len() - done
+                )
+            },
             match result {
                 Ok(n) => n.to_string(),
                 Err(errno) => format!("-1 {errno:?}"),
@@ -51,4 +57,48 @@ pub fn write_stdout(data: &[u8]) -> Result<(), CallError> {
         }
     }
     Ok(())
+}
+
+/// Read up to `buffer.len()` bytes from standard input (fd 0); 0 means end of file.
+/// Retries `EINTR`.
+///
+/// ```c
+/// ssize_t n = read(STDIN_FILENO, buffer, sizeof buffer);
+/// ```
+///
+/// See `read(2)`. Reads straight from the descriptor, past Rust's `Stdin` buffer, so
+/// what the client sends is exactly what arrived, when it arrived.
+///
+/// # Errors
+///
+/// `read` (exit 1): `EIO`, `EISDIR` (stdin redirected from a directory).
+///
+/// ```no_run
+/// let mut buffer = [0u8; 65536];
+/// let n = common::stdio::read_stdin(&mut buffer).unwrap();
+/// ```
+pub fn read_stdin(buffer: &mut [u8]) -> Result<usize, CallError> {
+    loop {
+        let result = nix::unistd::read(io::stdin(), buffer);
+        explain::ok(
+            || {
+                let got = result.map_or(0, |n| n);
+                format!(
+                    "read(0, {}, {})",
+                    explain::quote(&buffer[..got]),
+                    buffer.len()
+                )
+            },
+            match result {
+                Ok(n) => n.to_string(),
+                Err(errno) => format!("-1 {errno:?}"),
+            },
+            "from stdin; 0 means end of file",
+        );
+        match result {
+            Ok(n) => return Ok(n),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(errno) => return Err(CallError::from_errno("read", errno as i32)),
+        }
+    }
 }
