@@ -1,44 +1,45 @@
-//! Ctrl-C (`SIGINT`) and `SIGTERM` end a server cleanly, with exit status 0.
+//! Ctrl-C (`SIGINT`) and `SIGTERM` end a server with exit status 0.
 //!
-//! Beyond the slides: by default these signals kill the process on the spot. The
-//! servers install a handler instead (`sigaction`, slide 46) that only sets a flag.
-//! It is installed *without* `SA_RESTART` on purpose, so a server blocked in
-//! `accept` or `recv` is woken with `EINTR`, sees the flag, closes its sockets and
-//! returns 0. (With `SA_RESTART`, the kernel would restart `accept` and the flag
-//! would only be seen after the next client.)
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//! Beyond the slides: by default these signals kill the process, and the shell
+//! reports it as killed (status 130 or 143), which scripts read as a failure. The
+//! servers of steps 01–03 have nothing to save or flush on the way out (everything
+//! they print leaves through `write(2)` at once), so their handler simply ends the
+//! process with `_exit(0)`; the kernel closes every descriptor, sockets included.
+//!
+//! Why not the textbook "set a flag, let the main loop see it"? Because a flag set
+//! just *before* the loop blocks in `accept` is never looked at again: the signal
+//! arrives after the check, the server sleeps in `accept` for ever. Closing that
+//! window needs `pselect`/`ppoll` or the self-pipe trick (TLPI 63.5.2), which the
+//! daemon in step05 uses. `_exit` has no window: it is async-signal-safe and acts
+//! wherever the program happens to be.
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 use crate::error::CallError;
 use crate::explain;
 
-/// Set by the handler; read by the main loop. The only state a handler touches.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-/// The handler for SIGINT and SIGTERM. Async-signal-safe: one atomic store, nothing else
-/// (no printing, no allocation).
+/// The handler for SIGINT and SIGTERM. Async-signal-safe: `_exit(2)` is on the
+/// POSIX list of functions a handler may call (`exit(3)` is not: it runs atexit
+/// handlers and flushes stdio buffers, which the interrupted code may be using).
 extern "C" fn on_stop_signal(_signal: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
+    // SAFETY: _exit is async-signal-safe and never returns.
+    unsafe { libc::_exit(0) }
 }
 
-/// Install the stop handler for `SIGINT` and `SIGTERM`, without `SA_RESTART`.
+/// Install the handler that ends the process with `_exit(0)` on `SIGINT` and `SIGTERM`.
 ///
 /// ```c
-/// static volatile sig_atomic_t stop = 0;
-/// static void on_stop_signal(int sig) { (void)sig; stop = 1; }
+/// static void on_stop_signal(int sig) { (void)sig; _exit(0); }
 ///
 /// struct sigaction sa;
+/// memset(&sa, 0, sizeof sa);
 /// sa.sa_handler = on_stop_signal;
 /// sigemptyset(&sa.sa_mask);
-/// sa.sa_flags = 0;                 /* no SA_RESTART: let accept() fail with EINTR */
 /// sigaction(SIGINT, &sa, NULL);
 /// sigaction(SIGTERM, &sa, NULL);
 /// ```
 ///
-/// See `sigaction(2)`, `signal(7)`. After this, a blocking call returns `EINTR` when
-/// either signal arrives; check [`stop_requested`] and leave.
+/// See `sigaction(2)`, `signal-safety(7)`.
 ///
 /// # Errors
 ///
@@ -46,7 +47,6 @@ extern "C" fn on_stop_signal(_signal: libc::c_int) {
 ///
 /// ```
 /// common::signals::install_stop_handlers().unwrap();
-/// assert!(!common::signals::stop_requested());
 /// ```
 pub fn install_stop_handlers() -> Result<(), CallError> {
     let action = SigAction::new(
@@ -55,72 +55,17 @@ pub fn install_stop_handlers() -> Result<(), CallError> {
         SigSet::empty(),
     );
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        // SAFETY: the handler only calls _exit, which is async-signal-safe.
         let result = unsafe { sigaction(signal, &action) }
             .map(drop)
             .map_err(|errno| CallError::from_errno("sigaction", errno as i32));
         explain::outcome(
-            || format!("sigaction({signal:?}, {{on_stop_signal, flags=0}}, NULL)"),
+            || format!("sigaction({signal:?}, {{on_stop_signal}}, NULL)"),
             &result,
             |_| "0".into(),
-            "no SA_RESTART: a blocked accept/recv returns EINTR",
+            "Ctrl-C or kill: _exit(0), the kernel closes our sockets",
         );
         result?;
     }
     Ok(())
-}
-
-/// True once SIGINT or SIGTERM has arrived.
-///
-/// ```c
-/// if (errno == EINTR && stop) { close(fd); return 0; }
-/// ```
-///
-/// ```
-/// assert!(!common::signals::stop_requested());
-/// ```
-pub fn stop_requested() -> bool {
-    STOP.load(Ordering::SeqCst)
-}
-
-/// `accept`, waiting again after an unrelated signal; `None` once SIGINT or SIGTERM
-/// has arrived.
-///
-/// ```c
-/// for (;;) {
-///     addrlen = sizeof remAddress;
-///     connectionfd = accept(fd, (struct sockaddr *)&remAddress, &addrlen);
-///     if (connectionfd != -1) break;
-///     if (errno == EINTR && stop) { close(fd); return 0; }
-///     if (errno == EINTR) continue;
-///     perror("accept"); exit(4);
-/// }
-/// ```
-///
-/// Policy, stated here because a wrapper must not hide it: `EINTR` is retried unless
-/// [`stop_requested`]; every other error is returned. Needs
-/// [`install_stop_handlers`] first, or Ctrl-C simply kills the process.
-///
-/// # Errors
-///
-/// `accept` (exit 4): `EMFILE`, `ENFILE`, `ECONNABORTED`, …
-///
-/// ```no_run
-/// # fn serve(fd: socket2::Socket) -> Result<(), common::CallError> {
-/// let Some((connectionfd, rem_address)) = common::signals::accept_or_stop(&fd)? else {
-///     return common::socket::close(fd); // stopped: exit 0
-/// };
-/// # Ok(()) }
-/// ```
-pub fn accept_or_stop(
-    fd: &socket2::Socket,
-) -> Result<Option<(socket2::Socket, crate::sockaddr::SockaddrIn)>, CallError> {
-    loop {
-        match crate::socket::accept(fd) {
-            Ok(accepted) => return Ok(Some(accepted)),
-            Err(e) if e.is_interrupted() && stop_requested() => return Ok(None),
-            Err(e) if e.is_interrupted() => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }

@@ -27,9 +27,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use common::cli::{self, ServerArgs, SERVER_EXIT_CODES};
 use common::inet::inet_aton;
-use common::signals::{accept_or_stop, install_stop_handlers};
+use common::signals::install_stop_handlers;
 use common::sockaddr::SockaddrIn;
-use common::socket::{bind, close, getsockname, listen, setsockopt_reuseaddr, socket};
+use common::socket::{accept, bind, close, getsockname, listen, setsockopt_reuseaddr, socket};
 use common::{diag, explain, CallError};
 use socket2::{Domain, Type};
 
@@ -59,8 +59,8 @@ fn main() -> ExitCode {
 
 /// The lecture's sequence: socket, setsockopt, bind, listen, accept, close.
 fn open_port(args: &ServerArgs) -> Result<(), CallError> {
-    // Beyond the slides: Ctrl-C and SIGTERM end the server with exit 0 (no SA_RESTART,
-    // so a blocked accept returns EINTR and we can close cleanly).
+    // Beyond the slides: Ctrl-C and SIGTERM end the server with exit 0 instead of
+    // "killed by signal" (the handler calls _exit(0); see common::signals).
     install_stop_handlers()?;
 
     // socket: a TCP endpoint for IPv4, no address yet (slide 17)
@@ -85,10 +85,7 @@ fn open_port(args: &ServerArgs) -> Result<(), CallError> {
 
     // accept: block until a client connects; connectionfd is that one conversation,
     // fd keeps listening (slides 21, 24)
-    let Some((connectionfd, rem_address)) = accept_or_stop(&fd)? else {
-        // Ctrl-C or SIGTERM while waiting
-        return close(fd);
-    };
+    let (connectionfd, rem_address) = accept(&fd)?;
     // Status lines go to stderr: stdout is for data. inet_ntoa + ntohs, via Display.
     diag::report(&format!("Connection from: {rem_address}"));
 

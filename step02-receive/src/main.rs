@@ -27,9 +27,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use common::cli::{self, ServerArgs, SERVER_EXIT_CODES};
 use common::inet::inet_aton;
-use common::signals::{accept_or_stop, install_stop_handlers, stop_requested};
+use common::signals::install_stop_handlers;
 use common::sockaddr::SockaddrIn;
-use common::socket::{bind, close, getsockname, listen, recv, setsockopt_reuseaddr, socket};
+use common::socket::{
+    accept, bind, close, getsockname, listen, recv, setsockopt_reuseaddr, socket,
+};
 use common::stdio::write_stdout;
 use common::{diag, explain, CallError};
 use socket2::{Domain, Socket, Type};
@@ -75,7 +77,8 @@ fn main() -> ExitCode {
 fn receive(cli: &Cli) -> Result<(), CallError> {
     let mut buffer = vec![0u8; cli.buffer as usize];
 
-    // Beyond the slides: Ctrl-C and SIGTERM end the server with exit 0 (see step01)
+    // Beyond the slides: Ctrl-C and SIGTERM end the server with exit 0 (see step01);
+    // what was received is already on stdout, write(2) does not buffer
     install_stop_handlers()?;
 
     // socket, setsockopt(SO_REUSEADDR): as in step01 (slide 17)
@@ -95,46 +98,34 @@ fn receive(cli: &Cli) -> Result<(), CallError> {
 
     // The iterative server: one client at a time; the others wait in the listen
     // queue until we come back to accept
-    while let Some((connectionfd, rem_address)) = accept_or_stop(&fd)? {
+    loop {
+        // accept: the next client (slides 21, 24)
+        let (connectionfd, rem_address) = accept(&fd)?;
         diag::report(&format!("Connection from: {rem_address}"));
 
         // recv until the client closes: recv returns 0 (slide 26)
         match receive_until_closed(&connectionfd, &mut buffer) {
-            Ok(Ended::PeerClosed) => diag::report(&format!("Connection closed: {rem_address}")),
-            Ok(Ended::Stopped) => {}
+            Ok(()) => diag::report(&format!("Connection closed: {rem_address}")),
             // A failed recv loses this connection, not the server (unless --once,
             // where it becomes the exit code)
             Err(err) if err.call() == "recv" && !cli.once => diag::report(&err.to_string()),
             Err(err) => return Err(err),
         }
         close(connectionfd)?;
-        if cli.once || stop_requested() {
-            break;
+        if cli.once {
+            return close(fd);
         }
     }
-
-    close(fd)
 }
 
-/// Why the receive loop ended without an error.
-enum Ended {
-    /// `recv` returned 0: the client closed its side.
-    PeerClosed,
-    /// SIGINT or SIGTERM arrived while we were receiving.
-    Stopped,
-}
-
-/// `recv` into `buffer` until it returns 0, writing each chunk to stdout.
-fn receive_until_closed(connectionfd: &Socket, buffer: &mut [u8]) -> Result<Ended, CallError> {
+/// `recv` into `buffer` until it returns 0 (the client closed), each chunk to stdout.
+fn receive_until_closed(connectionfd: &Socket, buffer: &mut [u8]) -> Result<(), CallError> {
     loop {
-        match recv(connectionfd, buffer) {
-            Ok(0) => return Ok(Ended::PeerClosed),
+        match recv(connectionfd, buffer)? {
+            0 => return Ok(()),
             // Slide bug: the slide passes strlen(buffer) on, but recv does not
             // NUL-terminate: strlen reads past the 5 bytes. Use the count, exactly n.
-            Ok(n) => write_stdout(&buffer[..n])?,
-            Err(err) if err.is_interrupted() && stop_requested() => return Ok(Ended::Stopped),
-            Err(err) if err.is_interrupted() => continue,
-            Err(err) => return Err(err),
+            n => write_stdout(&buffer[..n])?,
         }
     }
 }

@@ -1,0 +1,60 @@
+//! Talking to servers under test over loopback, with a deadline on every read.
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+
+use socket2::{Domain, Socket, Type};
+
+use crate::TIMEOUT;
+
+/// Connect to `addr`, with read and write timeouts set.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, TIMEOUT)
+        .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    stream.set_read_timeout(Some(TIMEOUT)).expect("set timeout");
+    stream
+        .set_write_timeout(Some(TIMEOUT))
+        .expect("set timeout");
+    stream
+}
+
+/// Read until the peer closes (or the deadline hits, which panics).
+pub fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    stream
+        .read_to_end(&mut out)
+        .unwrap_or_else(|e| panic!("reading until the peer closes: {e}"));
+    out
+}
+
+/// A listener on `127.0.0.1` with a kernel-chosen port: that port is now taken.
+pub fn taken_port() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local addr").port();
+    (listener, port)
+}
+
+/// A port on `127.0.0.1` where nobody listens, held (bound, not listening) so that no
+/// other test can start listening there: `connect` to it is refused.
+pub fn refused_port() -> (Socket, u16) {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .expect("bind 127.0.0.1:0");
+    let port = socket
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map(|a| a.port())
+        .expect("bound port");
+    (socket, port)
+}
+
+/// Close with a reset (RST) instead of an orderly FIN: `SO_LINGER` with a zero timeout.
+pub fn reset(stream: TcpStream) {
+    let socket = Socket::from(stream);
+    socket
+        .set_linger(Some(std::time::Duration::ZERO))
+        .expect("SO_LINGER 0");
+    drop(socket);
+}
