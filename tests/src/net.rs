@@ -58,3 +58,33 @@ pub fn reset(stream: TcpStream) {
         .expect("SO_LINGER 0");
     drop(socket);
 }
+
+/// A one-connection server owned by the test: it accepts one client, reads until end
+/// of file (so the client must shut down its sending side), sends `reply`, closes,
+/// and hands back what it received.
+pub struct ReplyServer {
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    received: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl ReplyServer {
+    /// Listen on 127.0.0.1:0 and serve one client on a thread.
+    pub fn start(reply: Vec<u8>) -> ReplyServer {
+        use std::io::Write;
+        let (listener, port) = taken_port();
+        let received = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept the client");
+            stream.set_read_timeout(Some(TIMEOUT)).expect("set timeout");
+            let got = read_to_end(&mut stream);
+            stream.write_all(&reply).expect("send the reply");
+            got
+        });
+        ReplyServer { port, received }
+    }
+
+    /// Everything the client sent.
+    pub fn received(self) -> Vec<u8> {
+        self.received.join().expect("the reply server thread")
+    }
+}
