@@ -1,6 +1,9 @@
 //! step01-open-port: open a port, accept one connection, report it, exit 0.
 //! Every test runs the real binary (and, where it says so, the C original) on loopback.
 
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use tests::mask;

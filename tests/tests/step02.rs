@@ -1,5 +1,8 @@
 //! step02-receive: an iterative server that copies what it receives to stdout.
 
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Write;
 use std::path::PathBuf;
 

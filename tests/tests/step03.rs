@@ -1,5 +1,8 @@
 //! step03-client: connect, send, shutdown(SHUT_WR), print the reply, exit.
 
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use tests::data::{random_bytes, sha256_hex};

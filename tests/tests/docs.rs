@@ -1,0 +1,200 @@
+//! The documentation stays true: README transcripts are re-run, headers name their
+//! own crate, and the root README lists every step.
+
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::PathBuf;
+
+use tests::bins::workspace_root;
+use tests::mask;
+use tests::net;
+use tests::process::Launch;
+use tests::{rust_binary, Server};
+
+/// Every step crate in the workspace, by folder name.
+fn step_crates() -> Vec<String> {
+    let mut steps: Vec<String> = fs::read_dir(workspace_root())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("step"))
+        .collect();
+    steps.sort();
+    steps
+}
+
+/// The headline transcript of a step's README: the block after `<!-- transcript -->`.
+struct Transcript {
+    binary: String,
+    args: Vec<String>,
+    expected: String,
+}
+
+fn transcript(step: &str) -> Transcript {
+    let path: PathBuf = workspace_root().join(step).join("README.md");
+    let readme = fs::read_to_string(&path).unwrap();
+    let after = readme
+        .split("<!-- transcript -->")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{} has no <!-- transcript --> block", path.display()));
+    let block = after
+        .split("```console\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a console block follows the marker");
+    let (command, output) = block.split_once('\n').expect("a command line, then output");
+    let words: Vec<&str> = command
+        .strip_prefix("$ cargo run -q -p ")
+        .expect("the transcript starts with `$ cargo run -q -p CRATE`")
+        .split_whitespace()
+        .collect();
+    let args = match words.get(1) {
+        Some(&"--") => words[2..].iter().map(|w| w.to_string()).collect(),
+        None => Vec::new(),
+        Some(other) => panic!("unexpected {other:?} in {command:?}"),
+    };
+    Transcript {
+        binary: words[0].to_string(),
+        args,
+        expected: output.to_string(),
+    }
+}
+
+/// Run a server transcript's command (on loopback, port 0), let `drive` play the
+/// other terminal, and compare terminal 1 with the README.
+fn check_server_transcript(step: &str, drive: impl FnOnce(&Server)) {
+    let t = transcript(step);
+    assert_eq!(t.binary, step);
+    let mut args = vec!["-p", "0", "-b", "127.0.0.1"];
+    args.extend(t.args.iter().map(String::as_str));
+    let mut server = Server::launch(Launch::new(&rust_binary(step), &args).merged());
+    drive(&server);
+    let done = server.proc.wait_exit();
+    assert_eq!(done.code, Some(0));
+    assert_eq!(
+        mask::addresses(&done.stderr),
+        mask::addresses(&t.expected),
+        "{step}/README.md"
+    );
+}
+
+/// What step01's README shows: `listening on …`, then `Connection from: …` after `nc`.
+#[test]
+fn step01_readme_transcript_is_what_the_program_prints() {
+    check_server_transcript("step01-open-port", |server| drop(net::connect(server.addr)));
+}
+
+/// What step02's README shows, with step03's client in the other terminal.
+#[test]
+fn step02_readme_transcript_is_what_the_program_prints() {
+    check_server_transcript("step02-receive", |server| {
+        let port = server.port().to_string();
+        let client = Launch::new(
+            &rust_binary("step03-client"),
+            &["-p", &port, "hello,", "server"],
+        )
+        .spawn()
+        .wait_exit();
+        assert_eq!(client.code, Some(0));
+    });
+}
+
+/// What step03's README shows, with step02 in the other terminal.
+#[test]
+fn step03_readme_transcript_is_what_the_program_prints() {
+    let t = transcript("step03-client");
+    assert_eq!(t.binary, "step03-client");
+    let mut server = Server::start(&rust_binary("step02-receive"), &["--once"]);
+    let port = server.port().to_string();
+    let mut args = vec!["-p", port.as_str()];
+    args.extend(t.args.iter().map(String::as_str));
+    let client = Launch::new(&rust_binary(&t.binary), &args)
+        .merged()
+        .spawn()
+        .wait_exit();
+    assert_eq!(client.code, Some(0));
+    assert_eq!(client.stderr, t.expected);
+    assert_eq!(server.proc.wait_exit().stdout, b"hello, server\n");
+}
+
+/// Each step's `main.rs` header names its own step and crate, its README's title
+/// names the crate, and its `original.c` says which file it is.
+#[test]
+fn every_header_names_its_own_step() {
+    for step in step_crates() {
+        let dir = workspace_root().join(&step);
+        let number = &step[4..6];
+        let main = fs::read_to_string(dir.join("src/main.rs")).unwrap();
+        assert!(
+            main.starts_with(&format!("//! Step {number}: ")),
+            "{step}: header"
+        );
+        assert!(
+            main.contains(&format!("-p {step}")),
+            "{step}: header's run command"
+        );
+        assert!(
+            main.contains("original.c"),
+            "{step}: header points to original.c"
+        );
+        let readme = fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(
+            readme.starts_with(&format!("# {step}: ")),
+            "{step}: README title"
+        );
+        for section in [
+            "## 1. Slides covered",
+            "## 2. Run it",
+            "## 3. Walkthrough",
+            "## 4. Differs from the C, and why",
+            "## 5. Slide bugs fixed",
+            "## 6. Beyond the slides",
+            "## 7. Exit codes",
+            "## 8. Try this",
+            "## 9. Further reading",
+        ] {
+            assert!(
+                readme.contains(section),
+                "{step}/README.md lacks {section:?}"
+            );
+        }
+        let c = fs::read_to_string(dir.join("original.c")).unwrap();
+        assert!(
+            c.contains(&format!("{step}/original.c")),
+            "{step}: original.c header"
+        );
+        assert!(
+            c.contains("Slide bug:"),
+            "{step}: original.c labels the slide bugs"
+        );
+    }
+}
+
+/// The root README's step table links every step's README and C original, and the
+/// workspace lists every step as a member.
+#[test]
+fn root_readme_and_workspace_list_every_step() {
+    let root = workspace_root();
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let steps = step_crates();
+    assert!(steps.len() >= 3);
+    for step in steps {
+        assert!(
+            readme.contains(&format!("[{step}]({step}/README.md)")),
+            "README: {step}"
+        );
+        assert!(
+            readme.contains(&format!("({step}/original.c)")),
+            "README: {step} C"
+        );
+        assert!(
+            manifest.contains(&format!("\"{step}\"")),
+            "Cargo.toml members: {step}"
+        );
+    }
+    assert!(readme.contains("cargo test --workspace"));
+}
