@@ -20,26 +20,70 @@ use std::io;
 use nix::errno::Errno;
 
 /// Exit code when `socket(2)` (or setting up the socket, `setsockopt`) fails (slide 22).
+///
+/// ```
+/// assert_eq!(common::error::EXIT_SOCKET, 1);
+/// ```
 pub const EXIT_SOCKET: u8 = 1;
 /// Exit code when `bind(2)` fails (slide 23).
+///
+/// ```
+/// assert_eq!(common::error::EXIT_BIND, 2);
+/// ```
 pub const EXIT_BIND: u8 = 2;
 /// Exit code when `connect(2)` fails (the client, slide 27).
+///
+/// ```
+/// assert_eq!(common::error::EXIT_CONNECT, 2);
+/// ```
 pub const EXIT_CONNECT: u8 = 2;
 /// Exit code when `listen(2)` fails (slide 23).
+///
+/// ```
+/// assert_eq!(common::error::EXIT_LISTEN, 3);
+/// ```
 pub const EXIT_LISTEN: u8 = 3;
 /// Exit code when `accept(2)` fails (slide 24).
+///
+/// ```
+/// assert_eq!(common::error::EXIT_ACCEPT, 4);
+/// ```
 pub const EXIT_ACCEPT: u8 = 4;
 /// Exit code when `sigaction(2)` fails (slide 51).
+///
+/// ```
+/// assert_eq!(common::error::EXIT_SIGACTION, 5);
+/// ```
 pub const EXIT_SIGACTION: u8 = 5;
 /// Exit code when `recv(2)` fails (slide 52).
+///
+/// ```
+/// assert_eq!(common::error::EXIT_RECV, 6);
+/// ```
 pub const EXIT_RECV: u8 = 6;
 /// Exit code when `send(2)` fails (slide 52).
+///
+/// ```
+/// assert_eq!(common::error::EXIT_SEND, 7);
+/// ```
 pub const EXIT_SEND: u8 = 7;
 /// Exit code when an address does not convert: `inet_aton`, `inet_pton`, `getaddrinfo` (slide 13).
+///
+/// ```
+/// assert_eq!(common::error::EXIT_ADDRESS, 10);
+/// ```
 pub const EXIT_ADDRESS: u8 = 10;
 /// Exit code for a command line that does not parse (`EX_USAGE` from `sysexits.h`).
+///
+/// ```
+/// assert_eq!(common::error::EX_USAGE, 64);
+/// ```
 pub const EX_USAGE: u8 = 64;
 /// Exit code for a configuration that does not load (`EX_CONFIG` from `sysexits.h`).
+///
+/// ```
+/// assert_eq!(common::error::EX_CONFIG, 78);
+/// ```
 pub const EX_CONFIG: u8 = 78;
 
 /// The exit code the lecture gives a failure of `call`.
@@ -107,6 +151,17 @@ pub fn strerror(errnum: i32) -> String {
 }
 
 /// What made a call fail.
+///
+/// ```c
+/// if (bind(...) == -1) perror("bind");            /* Errno: errno says why */
+/// if (!inet_aton(cp, &a)) fprintf(stderr, ...);    /* Message: no errno */
+/// ```
+///
+/// ```
+/// use common::error::Cause;
+/// let err = common::CallError::from_errno("bind", libc::EACCES);
+/// assert_eq!(err.cause(), &Cause::Errno(nix::errno::Errno::EACCES));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
     /// The call returned -1 and set `errno` (`bind`, `connect`, …).

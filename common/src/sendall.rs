@@ -12,7 +12,21 @@ use crate::socket::send;
 
 /// `sendall` failed: how many bytes did get through, and the call's error.
 ///
-/// The slide's `*len = transferred` in-out parameter, as a field.
+/// ```c
+/// if (sendall(fd, data, &len) == -1)
+///     fprintf(stderr, "Only %zu bytes were sent because of an error!\n", len);
+/// ```
+///
+/// The slide's `*len = transferred` in-out parameter, as a field. `Display` prints
+/// `send: Broken pipe (after 4096 bytes)`.
+///
+/// ```
+/// let e = common::sendall::SendallError {
+///     sent: 4096,
+///     error: common::CallError::from_errno("send", libc::EPIPE),
+/// };
+/// assert_eq!(e.to_string(), "send: Broken pipe (after 4096 bytes)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendallError {
     /// Bytes the kernel accepted before the error.

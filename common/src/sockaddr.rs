@@ -245,6 +245,17 @@ impl From<SockaddrIn> for SockAddr {
 }
 
 /// The address was not an IPv4 one (`sa_family` was not `AF_INET`).
+///
+/// ```c
+/// if (addr.ss_family != AF_INET) { /* not a struct sockaddr_in */ }
+/// ```
+///
+/// ```
+/// use common::sockaddr::SockaddrIn;
+/// let v6 = socket2::SockAddr::from(std::net::SocketAddr::from(([0u16; 8], 80)));
+/// let err = SockaddrIn::try_from(&v6).unwrap_err();
+/// assert_eq!(err.to_string(), "address family 10 is not AF_INET");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotInet {
     /// The family it had instead.

@@ -121,11 +121,7 @@ pub fn setsockopt_reuseaddr(socket: &Socket) -> Result<(), CallError> {
 /// common::socket::bind(&fd, &SockaddrIn::new(INADDR_LOOPBACK, 0)).unwrap();
 /// ```
 pub fn bind(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
-    explain::ok(
-        || format!("htons({})", address.port()),
-        format_args!("{:#06x}", address.sin_port),
-        "the port in network byte order: most significant byte first",
-    );
+    narrate_htons(address);
     let result = socket
         .bind(&(*address).into())
         .map_err(|e| CallError::from_io("bind", e));
@@ -298,11 +294,7 @@ pub fn accept(socket: &Socket) -> Result<(Socket, SockaddrIn), CallError> {
 /// common::socket::connect(&fd, &SockaddrIn::new(INADDR_LOOPBACK, 1234)).unwrap();
 /// ```
 pub fn connect(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
-    explain::ok(
-        || format!("htons({})", address.port()),
-        format_args!("{:#06x}", address.sin_port),
-        "the port in network byte order: most significant byte first",
-    );
+    narrate_htons(address);
     let result = socket
         .connect(&(*address).into())
         .map_err(|e| CallError::from_io("connect", e));
@@ -477,4 +469,13 @@ pub fn close(socket: Socket) -> Result<(), CallError> {
         "release the descriptor",
     );
     result
+}
+
+/// `--explain` shows the `htons` a `sockaddr_in` holds before it is passed to the kernel.
+fn narrate_htons(address: &SockaddrIn) {
+    explain::ok(
+        || format!("htons({})", address.port()),
+        format_args!("{:#06x}", address.sin_port),
+        "the port in network byte order: most significant byte first",
+    );
 }
