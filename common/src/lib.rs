@@ -16,6 +16,7 @@
 //! | the right way to close (slide 31)            | [`close`]                             |
 //! | `perror` + `exit(code)`                      | [`error`], [`diag`]                   |
 //! | `sigaction` for SIGINT/SIGTERM               | [`signals`]                           |
+//! | `fork`, `_exit` (slide 49)                   | [`process`]                           |
 //! | `write(1, …)` of received bytes              | [`stdio`]                             |
 //! | `--explain`: each call as `strace` shows it  | [`explain`]                           |
 //! | the command line shared by the servers       | [`cli`]                               |
@@ -36,6 +37,7 @@ pub mod diag;
 pub mod error;
 pub mod explain;
 pub mod inet;
+pub mod process;
 pub mod resolve;
 pub mod sendall;
 pub mod signals;

@@ -27,6 +27,7 @@
 use std::io::Read;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
+use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 
@@ -478,4 +479,45 @@ fn narrate_htons(address: &SockaddrIn) {
         format_args!("{:#06x}", address.sin_port),
         "the port in network byte order: most significant byte first",
     );
+}
+
+/// Give `recv` a deadline: after `timeout` with nothing received it fails with
+/// `EAGAIN`. `None` waits for ever (the default).
+///
+/// ```c
+/// struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
+/// setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+/// ```
+///
+/// See `socket(7)` (`SO_RCVTIMEO`). This is how a server drops an idle client instead
+/// of keeping a process waiting for it for ever.
+///
+/// # Errors
+///
+/// `setsockopt` (exit 1): `EBADF`, `EDOM` (timeout out of range).
+///
+/// ```
+/// use socket2::{Domain, Type};
+/// let fd = common::socket::socket(Domain::IPV4, Type::STREAM).unwrap();
+/// let timeout = Some(std::time::Duration::from_secs(30));
+/// common::socket::setsockopt_rcvtimeo(&fd, timeout).unwrap();
+/// assert_eq!(fd.read_timeout().unwrap(), timeout);
+/// ```
+pub fn setsockopt_rcvtimeo(socket: &Socket, timeout: Option<Duration>) -> Result<(), CallError> {
+    let result = socket
+        .set_read_timeout(timeout)
+        .map_err(|e| CallError::from_io("setsockopt", e));
+    explain::outcome(
+        || {
+            let secs = timeout.map_or(0, |t| t.as_secs());
+            format!(
+                "setsockopt({}, SOL_SOCKET, SO_RCVTIMEO, {{tv_sec={secs}, tv_usec=0}}, 16)",
+                socket.as_raw_fd()
+            )
+        },
+        &result,
+        |_| "0".into(),
+        "an idle client makes recv fail with EAGAIN",
+    );
+    result
 }

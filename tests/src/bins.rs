@@ -33,6 +33,7 @@ pub fn c_original(name: &str) -> PathBuf {
         "step01-open-port" => env!("C_ORIGINAL_STEP01_OPEN_PORT"),
         "step02-receive" => env!("C_ORIGINAL_STEP02_RECEIVE"),
         "step03-client" => env!("C_ORIGINAL_STEP03_CLIENT"),
+        "step04-respond" => env!("C_ORIGINAL_STEP04_RESPOND"),
         other => panic!("no C original for {other}"),
     };
     PathBuf::from(path)

@@ -17,6 +17,7 @@ pub mod data;
 pub mod mask;
 pub mod net;
 pub mod process;
+pub mod procfs;
 pub mod strace;
 
 pub use bins::{c_original, require_tool, rust_binary};
