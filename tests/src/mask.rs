@@ -107,3 +107,22 @@ mod tests {
         assert_eq!(addresses("from 127.0.0.1:80."), "from ADDR:PORT.");
     }
 }
+
+/// Replace the number in every `(pid N)` with `PID`.
+///
+/// ```
+/// assert_eq!(tests::mask::pids("Connection from: x (pid 4242)"), "Connection from: x (pid PID)");
+/// ```
+pub fn pids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("(pid ") {
+        out.push_str(&rest[..at + "(pid ".len()]);
+        rest = &rest[at + "(pid ".len()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        out.push_str(if digits > 0 { "PID" } else { "" });
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}

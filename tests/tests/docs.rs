@@ -33,7 +33,8 @@ struct Transcript {
     expected: String,
 }
 
-fn transcript(step: &str) -> Transcript {
+/// The `n`th console block after the `<!-- transcript -->` marker: (command, output).
+fn console_block(step: &str, n: usize) -> (String, String) {
     let path: PathBuf = workspace_root().join(step).join("README.md");
     let readme = fs::read_to_string(&path).unwrap();
     let after = readme
@@ -42,10 +43,16 @@ fn transcript(step: &str) -> Transcript {
         .unwrap_or_else(|| panic!("{} has no <!-- transcript --> block", path.display()));
     let block = after
         .split("```console\n")
-        .nth(1)
+        .nth(n + 1)
         .and_then(|b| b.split("```").next())
-        .expect("a console block follows the marker");
+        .expect("console blocks follow the marker");
     let (command, output) = block.split_once('\n').expect("a command line, then output");
+    (command.to_string(), output.to_string())
+}
+
+fn transcript(step: &str) -> Transcript {
+    let (command, output) = console_block(step, 0);
+    let command = command.as_str();
     let words: Vec<&str> = command
         .strip_prefix("$ cargo run -q -p ")
         .expect("the transcript starts with `$ cargo run -q -p CRATE`")
@@ -59,12 +66,13 @@ fn transcript(step: &str) -> Transcript {
     Transcript {
         binary: words[0].to_string(),
         args,
-        expected: output.to_string(),
+        expected: output,
     }
 }
 
 /// Run a server transcript's command (on loopback, port 0), let `drive` play the
-/// other terminal, and compare terminal 1 with the README.
+/// other terminal (and stop the server, if it does not stop by itself), and compare
+/// terminal 1 with the README, addresses, ports and pids masked.
 fn check_server_transcript(step: &str, drive: impl FnOnce(&Server)) {
     let t = transcript(step);
     assert_eq!(t.binary, step);
@@ -74,9 +82,10 @@ fn check_server_transcript(step: &str, drive: impl FnOnce(&Server)) {
     drive(&server);
     let done = server.proc.wait_exit();
     assert_eq!(done.code, Some(0));
+    let masked = |text: &str| mask::pids(&mask::addresses(text));
     assert_eq!(
-        mask::addresses(&done.stderr),
-        mask::addresses(&t.expected),
+        masked(&done.stderr),
+        masked(&t.expected),
         "{step}/README.md"
     );
 }
@@ -118,6 +127,30 @@ fn step03_readme_transcript_is_what_the_program_prints() {
     assert_eq!(client.code, Some(0));
     assert_eq!(client.stderr, t.expected);
     assert_eq!(server.proc.wait_exit().stdout, b"hello, server\n");
+}
+
+/// What step04's README shows: terminal 1's log, and terminal 2's replies to the
+/// requests piped into step03's client.
+#[test]
+fn step04_readme_transcript_is_what_the_program_prints() {
+    let (command, replies) = console_block("step04-respond", 1);
+    let requests = command
+        .strip_prefix("$ printf '")
+        .and_then(|c| c.split_once("' | cargo run -q -p step03-client"))
+        .map(|(r, _)| r.replace("\\n", "\n"))
+        .expect("terminal 2 pipes printf into step03-client");
+    check_server_transcript("step04-respond", |server| {
+        let port = server.port().to_string();
+        let client = Launch::new(&rust_binary("step03-client"), &["-p", &port])
+            .stdin(requests.into_bytes())
+            .merged()
+            .spawn()
+            .wait_exit();
+        assert_eq!(client.code, Some(0));
+        assert_eq!(client.stdout_text().replace("\r\n", "\n"), replies);
+        server.proc.wait_stderr("Connection from:");
+        server.proc.signal(libc::SIGTERM);
+    });
 }
 
 /// Each step's `main.rs` header names its own step and crate, its README's title
