@@ -93,21 +93,6 @@ fn dotted_quad_len(bytes: &[u8]) -> Option<usize> {
     Some(i)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks_ports_but_not_other_numbers() {
-        assert_eq!(
-            ports("listening on 0.0.0.0:40312\nConnection from: 127.0.0.1:5\n"),
-            "listening on 0.0.0.0:PORT\nConnection from: 127.0.0.1:PORT\n"
-        );
-        assert_eq!(ports("1.2.3 and 10:20 stay"), "1.2.3 and 10:20 stay");
-        assert_eq!(addresses("from 127.0.0.1:80."), "from ADDR:PORT.");
-    }
-}
-
 /// Replace the number in every `(pid N)` with `PID`.
 ///
 /// ```
@@ -125,4 +110,19 @@ pub fn pids(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_ports_but_not_other_numbers() {
+        assert_eq!(
+            ports("listening on 0.0.0.0:40312\nConnection from: 127.0.0.1:5\n"),
+            "listening on 0.0.0.0:PORT\nConnection from: 127.0.0.1:PORT\n"
+        );
+        assert_eq!(ports("1.2.3 and 10:20 stay"), "1.2.3 and 10:20 stay");
+        assert_eq!(addresses("from 127.0.0.1:80."), "from ADDR:PORT.");
+    }
 }
