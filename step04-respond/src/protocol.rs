@@ -262,7 +262,8 @@ mod tests {
             // SAFETY: tm is plain old data; gmtime_r fills it from t.
             let mut tm: libc::tm = unsafe { std::mem::zeroed() };
             // SAFETY: both pointers are valid for the call.
-            prop_assert!(!unsafe { libc::gmtime_r(&t, &mut tm) }.is_null());
+            let converted = unsafe { libc::gmtime_r(&t, &mut tm) };
+            prop_assert!(!converted.is_null());
             let expected = format!(
                 "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec
