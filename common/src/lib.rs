@@ -17,6 +17,7 @@
 //! | `perror` + `exit(code)`                      | [`error`], [`diag`]                   |
 //! | `sigaction` for SIGINT/SIGTERM               | [`signals`]                           |
 //! | `fork`, `_exit` (slide 49)                   | [`process`]                           |
+//! | the daemon routine (slides 35–43)            | [`daemon`], [`pidfile`]               |
 //! | `write(1, …)` of received bytes              | [`stdio`]                             |
 //! | `--explain`: each call as `strace` shows it  | [`explain`]                           |
 //! | the command line shared by the servers       | [`cli`]                               |
@@ -33,10 +34,12 @@
 pub mod byteorder;
 pub mod cli;
 pub mod close;
+pub mod daemon;
 pub mod diag;
 pub mod error;
 pub mod explain;
 pub mod inet;
+pub mod pidfile;
 pub mod process;
 pub mod resolve;
 pub mod sendall;

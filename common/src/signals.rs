@@ -69,3 +69,168 @@ pub fn install_stop_handlers() -> Result<(), CallError> {
     }
     Ok(())
 }
+
+/// The write end of the current [`SignalPipe`], for the handler (-1: none).
+static PIPE_WRITE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// The self-pipe handler: write the signal's number into the pipe. Async-signal-safe:
+/// `write(2)` and an atomic load; `errno` is saved and restored around the write.
+extern "C" fn on_signal_to_pipe(signal: libc::c_int) {
+    // SAFETY: this thread's errno, saved and restored around the write below.
+    let saved_errno = unsafe { *libc::__errno_location() };
+    let fd = PIPE_WRITE.load(std::sync::atomic::Ordering::SeqCst);
+    if fd >= 0 {
+        let byte = signal as u8;
+        // SAFETY: one byte from a valid local; a full pipe (EAGAIN) loses nothing
+        // that matters, a wake-up is already pending.
+        unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = saved_errno };
+}
+
+/// Signals delivered as bytes on a pipe, so a `poll` loop sees them without a race:
+/// the self-pipe trick (TLPI 63.5.2).
+///
+/// ```c
+/// static int pipefd[2];                       /* pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) */
+/// static void on_signal(int sig) {
+///     int saved = errno;
+///     unsigned char b = sig;
+///     write(pipefd[1], &b, 1);
+///     errno = saved;
+/// }
+/// /* main loop: poll({listening socket, pipefd[0]}); if pipefd[0] is readable, read
+///  * the signal numbers and act on them. */
+/// ```
+///
+/// A handler that only sets a flag leaves a window: a signal arriving after the loop
+/// checked the flag and before it blocks in `accept` or `poll` waits for the next
+/// client. A byte in a pipe that `poll` watches cannot be missed.
+pub struct SignalPipe {
+    read: std::os::fd::OwnedFd,
+    write: std::os::fd::OwnedFd,
+}
+
+impl SignalPipe {
+    /// Create the pipe and route `signals` into it (`SA_RESTART`, so other blocking
+    /// calls are restarted; `poll` returns `EINTR` regardless, and the byte is there).
+    ///
+    /// # Errors
+    ///
+    /// `pipe2` (exit 1), `sigaction` (exit 5).
+    ///
+    /// ```
+    /// use nix::sys::signal::Signal;
+    /// let pipe = common::signals::SignalPipe::install(&[Signal::SIGUSR2]).unwrap();
+    /// nix::sys::signal::raise(Signal::SIGUSR2).unwrap();
+    /// assert_eq!(pipe.take(), vec![Signal::SIGUSR2]);
+    /// ```
+    pub fn install(signals: &[Signal]) -> Result<SignalPipe, CallError> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let mut fds = [0; 2];
+        // SAFETY: fds has room for the two descriptors pipe2 returns.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } == -1 {
+            return Err(CallError::last_os_error("pipe2"));
+        }
+        // SAFETY: both descriptors are new and owned by nobody else.
+        let (read, write) = unsafe {
+            (
+                std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+                std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+            )
+        };
+        PIPE_WRITE.store(write.as_raw_fd(), std::sync::atomic::Ordering::SeqCst);
+        let action = SigAction::new(
+            SigHandler::Handler(on_signal_to_pipe),
+            SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
+        for &signal in signals {
+            // SAFETY: the handler only calls write(2) on a non-blocking pipe.
+            let result = unsafe { sigaction(signal, &action) }
+                .map(drop)
+                .map_err(|errno| CallError::from_errno("sigaction", errno as i32));
+            explain::outcome(
+                || format!("sigaction({signal:?}, {{on_signal_to_pipe, SA_RESTART}}, NULL)"),
+                &result,
+                |_| "0".into(),
+                "the handler writes the signal number into the self-pipe",
+            );
+            result?;
+        }
+        Ok(SignalPipe { read, write })
+    }
+
+    /// The read end, for `poll`.
+    ///
+    /// ```
+    /// # let pipe = common::signals::SignalPipe::install(&[]).unwrap();
+    /// let fd = pipe.fd();
+    /// ```
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.read.as_fd()
+    }
+
+    /// The signals that arrived since the last call, oldest first (without waiting).
+    ///
+    /// ```
+    /// # let pipe = common::signals::SignalPipe::install(&[]).unwrap();
+    /// assert!(pipe.take().is_empty());
+    /// ```
+    pub fn take(&self) -> Vec<Signal> {
+        let mut signals = Vec::new();
+        let mut buffer = [0u8; 64];
+        while let Ok(n @ 1..) = nix::unistd::read(&self.read, &mut buffer) {
+            signals.extend(
+                buffer[..n]
+                    .iter()
+                    .filter_map(|&b| Signal::try_from(i32::from(b)).ok()),
+            );
+        }
+        signals
+    }
+
+    /// In a forked child: put `signals` back to their default action and close the
+    /// pipe, so a SIGTERM sent to the child ends it instead of waking the parent.
+    ///
+    /// # Errors
+    ///
+    /// `sigaction` (exit 5).
+    ///
+    /// ```no_run
+    /// # let pipe = common::signals::SignalPipe::install(&[]).unwrap();
+    /// pipe.release_in_child(&[nix::sys::signal::Signal::SIGTERM]).unwrap();
+    /// ```
+    pub fn release_in_child(self, signals: &[Signal]) -> Result<(), CallError> {
+        restore_defaults(signals)?;
+        PIPE_WRITE.store(-1, std::sync::atomic::Ordering::SeqCst);
+        drop(self.write);
+        drop(self.read);
+        Ok(())
+    }
+}
+
+/// Put `signals` back to their default action (`SIG_DFL`).
+///
+/// ```c
+/// signal(SIGTERM, SIG_DFL);
+/// ```
+///
+/// # Errors
+///
+/// `sigaction` (exit 5): `EINVAL` for SIGKILL or SIGSTOP.
+///
+/// ```
+/// common::signals::restore_defaults(&[nix::sys::signal::Signal::SIGUSR1]).unwrap();
+/// ```
+pub fn restore_defaults(signals: &[Signal]) -> Result<(), CallError> {
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for &signal in signals {
+        // SAFETY: installing SIG_DFL runs no code of ours.
+        unsafe { sigaction(signal, &default) }
+            .map_err(|errno| CallError::from_errno("sigaction", errno as i32))?;
+    }
+    Ok(())
+}

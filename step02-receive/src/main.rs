@@ -108,7 +108,7 @@ fn receive(cli: &Cli) -> Result<(), CallError> {
             Ok(()) => diag::report(&format!("Connection closed: {rem_address}")),
             // A failed recv loses this connection, not the server (unless --once,
             // where it becomes the exit code)
-            Err(err) if err.call() == "recv" && !cli.once => diag::report(&err.to_string()),
+            Err(err) if err.call() == "recv" && !cli.once => diag::error(&err.to_string()),
             Err(err) => return Err(err),
         }
         close(connectionfd)?;

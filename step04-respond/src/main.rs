@@ -106,7 +106,7 @@ fn serve(cli: &Cli) -> Result<(), CallError> {
         let (connectionfd, client_address) = match accept(&fd) {
             Ok(accepted) => accepted,
             Err(err) => {
-                diag::report(&err.to_string());
+                diag::error(&err.to_string());
                 continue;
             }
         };
@@ -124,7 +124,7 @@ fn serve(cli: &Cli) -> Result<(), CallError> {
         match unsafe { fork() } {
             Err(err) => {
                 // No child: tell the client we are busy, keep serving the others.
-                diag::report(&err.to_string());
+                diag::error(&err.to_string());
                 refuse(connectionfd);
             }
             Ok(ForkResult::Child) => {

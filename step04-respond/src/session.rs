@@ -35,7 +35,7 @@ pub fn serve_client(connectionfd: Socket, timeout: Option<Duration>) -> u8 {
             0
         }
         Err(err) => {
-            diag::report(&err.to_string());
+            diag::error(&err.to_string());
             err.exit_code()
         }
     }

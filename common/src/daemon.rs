@@ -1,0 +1,274 @@
+//! Becoming a daemon: the lecture's routine (slides 35–43), then the rest of systemd's
+//! daemon(7) checklist for a classic (SysV) daemon.
+//!
+//! [`become_daemon`] is a straight line in the lecture's order, one call per step,
+//! each with its reason, and a `Beyond the slides:` label on what real daemons add:
+//!
+//! | slide | step                                   | here                               |
+//! |-------|----------------------------------------|------------------------------------|
+//! | –     | close inherited descriptors above 2    | `close_range(3, ~0, 0)`            |
+//! | –     | reset signal handlers and signal mask  | `sigaction(SIG_DFL)`, `sigprocmask`|
+//! | –     | a pipe to report readiness             | `pipe2(O_CLOEXEC)`                 |
+//! | 37    | fork, the parent exits                 | `fork()`; the parent waits first   |
+//! | 38    | change the file mode mask              | `umask(mask)`                      |
+//! | 39    | open the logs                          | `openlog(name, LOG_PID, LOG_DAEMON)`|
+//! | 41    | a new session                          | `setsid()`                         |
+//! | –     | fork again, the session leader exits   | `fork()`                           |
+//! | 42    | a safe working directory               | `chdir("/")`                       |
+//! | 43    | the standard descriptors               | `/dev/null` on 0, 1 and 2          |
+//!
+//! After it, the caller creates its pid file ([`crate::pidfile`]), opens its socket,
+//! drops privileges ([`drop_privileges`]) and tells the waiting parent it is ready
+//! ([`Readiness::ready`]), or why it is not ([`Readiness::failed`]).
+
+use std::ffi::CStr;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+
+use nix::sys::signal::{
+    sigaction, sigprocmask, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal,
+};
+use nix::sys::stat::{umask, Mode};
+use nix::syslog::{openlog, Facility, LogFlags};
+use nix::unistd::{chdir, setsid, ForkResult};
+
+use crate::error::CallError;
+use crate::process::{_exit, fork};
+
+/// The daemon's end of the readiness pipe: the launching process waits on the other
+/// end and exits with what the daemon says here.
+#[derive(Debug)]
+pub struct Readiness {
+    pipe: OwnedFd,
+}
+
+impl Readiness {
+    /// Started: the launcher prints `lines` on its stderr and exits 0.
+    ///
+    /// ```no_run
+    /// # let ready: common::daemon::Readiness = todo!();
+    /// ready.ready("listening on 0.0.0.0:1234\ndaemon pid 4242\n");
+    /// ```
+    pub fn ready(self, lines: &str) {
+        self.say(0, lines);
+    }
+
+    /// Not started: the launcher prints `message` and exits with `code`.
+    ///
+    /// ```no_run
+    /// # let ready: common::daemon::Readiness = todo!();
+    /// ready.failed(2, "bind: Address already in use");
+    /// ```
+    pub fn failed(self, code: u8, message: &str) {
+        self.say(code, &format!("{message}\n"));
+    }
+
+    fn say(self, code: u8, text: &str) {
+        let mut report = vec![code];
+        report.extend_from_slice(text.as_bytes());
+        // If the launcher is gone, nobody is waiting: nothing to do about it.
+        let _ = std::fs::File::from(self.pipe).write_all(&report);
+    }
+}
+
+/// Detach from the terminal and the launching process: the lecture's routine plus
+/// daemon(7)'s. Returns only in the daemon; the launching process waits for the
+/// daemon's [`Readiness`] report and exits with it; the middle process exits 0.
+///
+/// ```c
+/// pid_t pid = fork();                  /* slide 37 */
+/// if (pid < 0) { perror("fork"); exit(1); }
+/// if (pid > 0) exit(0);                /* the parent: here it waits for readiness */
+/// umask(027);                          /* slide 38 */
+/// openlog("mydaemon", LOG_PID, LOG_DAEMON); /* slide 39 */
+/// if (setsid() < 0) exit(1);           /* slide 41 */
+/// if (chdir("/") < 0) exit(1);         /* slide 42 */
+/// close(STDIN_FILENO); ...             /* slide 43: /dev/null instead */
+/// ```
+///
+/// See daemon(7) ("SysV Daemons"), `setsid(2)`, `umask(2)`, `openlog(3)`.
+///
+/// # Safety
+///
+/// Forks: only in a single-threaded process (see [`fork`]).
+///
+/// # Errors
+///
+/// `close_range`, `sigaction`, `sigprocmask`, `pipe2`, `fork`, `setsid`, `chdir`,
+/// `open` or `dup2` (exit 1). In the launching process, an error arrives through
+/// the readiness pipe and becomes its exit code; it does not return.
+///
+/// ```no_run
+/// // SAFETY: this example is single-threaded.
+/// let ready = unsafe { common::daemon::become_daemon(c"mydaemon", 0o027) }.unwrap();
+/// // ... create the pid file, bind, listen ...
+/// ready.ready("listening on 0.0.0.0:1234\n");
+/// ```
+pub unsafe fn become_daemon(name: &'static CStr, mask: u32) -> Result<Readiness, CallError> {
+    // Beyond the slides: close every descriptor inherited from whoever started us
+    // above stdin/stdout/stderr (daemon(7) step 1): a leaked pipe or socket would stay
+    // open as long as the daemon lives.
+    close_inherited_descriptors()?;
+    // Beyond the slides: signal dispositions and the signal mask survive exec; reset
+    // them so the daemon starts from the defaults (daemon(7) steps 2-3).
+    reset_signals()?;
+    // Beyond the slides: a pipe on which the daemon says "ready" or why not, so the
+    // launching command exits only once the daemon listens, with the daemon's code.
+    let (report, ready) = pipe()?;
+
+    // fork: the parent returns to the shell; the child is not a process group leader,
+    // which setsid requires (slide 37)
+    // SAFETY: the caller guarantees a single-threaded process.
+    match unsafe { fork() }? {
+        ForkResult::Parent { child } => {
+            drop(ready);
+            wait_for_daemon(report, child)
+        }
+        ForkResult::Child => drop(report),
+    }
+
+    // umask: files the daemon creates get exactly the permissions it asks for, minus
+    // this mask, whatever the mask of the user who started it (slide 38). The slide's
+    // umask(0) makes every file created with 0666 world-writable; 027 keeps them from
+    // other users. umask cannot fail; it returns the old mask.
+    umask(Mode::from_bits_truncate(mask));
+
+    // openlog: the daemon will have no terminal; syslog records get its name and pid
+    // (LOG_PID) and the daemon facility (slide 39). It cannot fail.
+    let _ = openlog(Some(name), LogFlags::LOG_PID, Facility::LOG_DAEMON);
+
+    // setsid: a new session and process group, with no controlling terminal, so the
+    // shell's Ctrl-C and hang-up no longer reach us (slide 41)
+    setsid().map_err(|e| CallError::from_errno("setsid", e as i32))?;
+
+    // Beyond the slides: fork again and let the session leader exit. The daemon is now
+    // not a session leader, so opening a terminal can never make it its controlling
+    // terminal (daemon(7) step 7).
+    // SAFETY: still single-threaded.
+    if let ForkResult::Parent { .. } = unsafe { fork() }? {
+        _exit(0);
+    }
+
+    // chdir("/"): a directory that always exists, and that keeps no file system busy
+    // (one could not unmount the directory the daemon was started from) (slide 42)
+    chdir("/").map_err(|e| CallError::from_errno("chdir", e as i32))?;
+
+    // stdin, stdout, stderr: the slide closes them. Then the next open() or socket()
+    // gets descriptor 0, 1 or 2, and a stray printf or perror writes into a client's
+    // connection or a file. Pointing them at /dev/null keeps 0-2 taken (slide 43).
+    redirect_standard_descriptors()?;
+
+    Ok(Readiness { pipe: ready })
+}
+
+/// In the launching process: wait until the daemon reports, print what it said, and
+/// exit with its code.
+fn wait_for_daemon(report: OwnedFd, middle: nix::unistd::Pid) -> ! {
+    let mut said = Vec::new();
+    let _ = std::fs::File::from(report).read_to_end(&mut said);
+    // Reap the middle process (it exits right after the second fork).
+    let _ = nix::sys::wait::waitpid(middle, None);
+    let mut stderr = std::io::stderr();
+    match said.split_first() {
+        Some((&code, text)) => {
+            let _ = stderr.write_all(text);
+            std::process::exit(i32::from(code))
+        }
+        None => {
+            let _ = stderr.write_all(b"the daemon exited before it was ready\n");
+            std::process::exit(1)
+        }
+    }
+}
+
+fn close_inherited_descriptors() -> Result<(), CallError> {
+    // SAFETY: close_range closes descriptors 3 and up; this process has no descriptor
+    // there it still needs (nothing is open yet), and no other thread.
+    if unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) } == -1 {
+        return Err(CallError::last_os_error("close_range"));
+    }
+    Ok(())
+}
+
+fn reset_signals() -> Result<(), CallError> {
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for signal in Signal::iterator() {
+        if matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: installing SIG_DFL runs no code of ours.
+        unsafe { sigaction(signal, &default) }
+            .map_err(|e| CallError::from_errno("sigaction", e as i32))?;
+    }
+    // Except SIGPIPE, which stays ignored: a write to a vanished peer must be an EPIPE
+    // error the daemon can log, not a silent death.
+    let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    // SAFETY: SIG_IGN runs no code.
+    unsafe { sigaction(Signal::SIGPIPE, &ignore) }
+        .map_err(|e| CallError::from_errno("sigaction", e as i32))?;
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+        .map_err(|e| CallError::from_errno("sigprocmask", e as i32))
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), CallError> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 returns.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
+        return Err(CallError::last_os_error("pipe2"));
+    }
+    // SAFETY: both descriptors are new and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn redirect_standard_descriptors() -> Result<(), CallError> {
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| CallError::from_io("open", e))?;
+    for target in 0..=2 {
+        // SAFETY: dup2 onto 0-2 replaces the standard descriptors, which is the point.
+        if unsafe { libc::dup2(null.as_raw_fd(), target) } == -1 {
+            return Err(CallError::last_os_error("dup2"));
+        }
+    }
+    // /dev/null was opened as descriptor 3 or above (0-2 were open): close that copy.
+    let fd = null.into_raw_fd();
+    if fd > 2 {
+        // SAFETY: our own descriptor, closed once.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
+/// Give up root: become `user` for good (supplementary groups, group, user, in that
+/// order), after the privileged work (binding a port below 1024, the pid file in /run).
+///
+/// ```c
+/// struct passwd *pw = getpwnam(user);
+/// setgroups(1, &pw->pw_gid);   /* first: needs root */
+/// setgid(pw->pw_gid);          /* second: needs root too */
+/// setuid(pw->pw_uid);          /* last: after it, nothing can be undone */
+/// ```
+///
+/// See `setgroups(2)`, `setgid(2)`, `setuid(2)`. In the other order `setuid` would
+/// drop the right to change the groups, and the process would keep root's groups.
+///
+/// # Errors
+///
+/// `getpwnam` (no such user), `setgroups`, `setgid`, `setuid` (`EPERM` when not
+/// root). Exit code 1.
+///
+/// ```no_run
+/// common::daemon::drop_privileges("nobody").unwrap();
+/// ```
+pub fn drop_privileges(user: &str) -> Result<(), CallError> {
+    let found = nix::unistd::User::from_name(user)
+        .map_err(|e| CallError::from_errno("getpwnam", e as i32))?
+        .ok_or_else(|| CallError::with_message("getpwnam", format!("no user '{user}'")))?;
+    nix::unistd::setgroups(&[found.gid])
+        .map_err(|e| CallError::from_errno("setgroups", e as i32))?;
+    nix::unistd::setgid(found.gid).map_err(|e| CallError::from_errno("setgid", e as i32))?;
+    nix::unistd::setuid(found.uid).map_err(|e| CallError::from_errno("setuid", e as i32))?;
+    Ok(())
+}
