@@ -13,6 +13,7 @@
 //! [`data`] makes and checks test data, [`mask`] hides ports for comparisons.
 
 pub mod bins;
+pub mod daemon;
 pub mod data;
 pub mod mask;
 pub mod net;

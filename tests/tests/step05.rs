@@ -1,0 +1,414 @@
+//! step05-daemon: the step04 server as a classic daemon. Each test runs the daemon in
+//! a private mount namespace whose /dev/log is a socket of the test's (root only, as
+//! in CI), so its syslog records can be read and waited for.
+
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+
+use tests::daemon::{can_use_namespaces, Detached, Syslog, TempDir};
+use tests::net;
+use tests::process::{listening_address, Finished};
+use tests::procfs::{eventually, stat};
+use tests::rust_binary;
+
+const STEP: &str = "step05-daemon";
+
+/// A daemon started as a user would start it, inside the test's syslog namespace.
+struct Started {
+    daemon: Detached,
+    addr: SocketAddr,
+    launcher: Finished,
+    dir: TempDir,
+    syslog: Syslog,
+}
+
+impl Started {
+    fn pid_file(&self) -> std::path::PathBuf {
+        self.dir.join("d.pid")
+    }
+}
+
+/// Launch `step05-daemon -b 127.0.0.1 --pid-file DIR/d.pid ARGS` (and `-c DIR/d.toml`
+/// holding `config`, if any); the launcher must exit 0 and name the daemon's pid.
+fn start(args: &[&str], config: Option<&str>) -> Started {
+    let dir = TempDir::new("step05");
+    let syslog = Syslog::new();
+    let pid_file = dir.join("d.pid").to_string_lossy().into_owned();
+    let config_file = dir.join("d.toml").to_string_lossy().into_owned();
+    let mut all = vec!["-b", "127.0.0.1", "--pid-file", pid_file.as_str()];
+    if let Some(text) = config {
+        std::fs::write(&config_file, text).unwrap();
+        all.extend(["-c", config_file.as_str()]);
+    }
+    all.extend_from_slice(args);
+    let launcher = syslog.launch(&rust_binary(STEP), &all).spawn().wait_exit();
+    assert_eq!(launcher.code, Some(0), "launcher: {}", launcher.stderr);
+    let addr = listening_address(&launcher.stderr).expect("a listening line");
+    let pid: i32 = launcher
+        .stderr
+        .split("daemon pid ")
+        .nth(1)
+        .and_then(|rest| rest.trim().parse().ok())
+        .expect("a daemon pid line");
+    Started {
+        daemon: Detached { pid },
+        addr,
+        launcher,
+        dir,
+        syslog,
+    }
+}
+
+fn ping(addr: SocketAddr) -> Vec<u8> {
+    let mut client = net::connect(addr);
+    client.write_all(b"PING\nQUIT\n").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    net::read_to_end(&mut client)
+}
+
+/// The launching command returns 0 only once the daemon listens: the very first
+/// connection after it returns is answered, and it printed exactly the two lines.
+#[test]
+fn step05_launch_returns_once_the_port_answers() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let started = start(&["-p", "0"], None);
+    assert_eq!(ping(started.addr), b"PONG\r\nBYE\r\n");
+    assert_eq!(
+        started.launcher.stderr,
+        format!(
+            "listening on {}\ndaemon pid {}\n",
+            started.addr, started.daemon.pid
+        )
+    );
+}
+
+/// What `ps` and `/proc` show of a proper daemon: no controlling terminal, a session it
+/// does not lead (the second fork), cwd `/`, descriptors 0-2 on /dev/null and nothing
+/// inherited, the configured umask, and its pid in the pid file.
+#[test]
+fn step05_is_a_proper_daemon() {
+    if !can_use_namespaces() {
+        return;
+    }
+    // A descriptor the daemon must not keep: fd 9, opened by the launching shell.
+    let dir = TempDir::new("inherit");
+    let leak = dir.join("leaked");
+    std::fs::write(&leak, b"x").unwrap();
+    let syslog = Syslog::new();
+    let pid_file = dir.join("d.pid");
+    let config = dir.join("d.toml");
+    std::fs::write(&config, "umask = \"077\"\n").unwrap();
+    let script = format!("exec 9<'{}'; exec \"$0\" \"$@\"", leak.display());
+    let launch = syslog.launch(
+        std::path::Path::new("sh"),
+        &[
+            "-c",
+            &script,
+            rust_binary(STEP).to_str().unwrap(),
+            "-p",
+            "0",
+            "-b",
+            "127.0.0.1",
+            "-c",
+            config.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+        ],
+    );
+    let launcher = launch.spawn().wait_exit();
+    assert_eq!(launcher.code, Some(0), "{}", launcher.stderr);
+    let pid: i32 = launcher
+        .stderr
+        .split("daemon pid ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let daemon = Detached { pid };
+
+    let st = stat(pid).unwrap();
+    assert_eq!(st.tty_nr, 0, "no controlling terminal");
+    assert_ne!(st.session, pid, "not a session leader (second fork)");
+    assert_ne!(st.pgrp, pid, "not a process group leader");
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap(),
+        std::path::Path::new("/")
+    );
+    for fd in 0..=2 {
+        let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
+        assert_eq!(target, std::path::Path::new("/dev/null"), "fd {fd}");
+    }
+    let open: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .map(|e| {
+            std::fs::read_link(e.unwrap().path())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(
+        !open.iter().any(|t| t.contains("leaked")),
+        "inherited fd kept: {open:?}"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains("Umask:\t0077\n"), "{status}");
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        format!("{pid}\n")
+    );
+    drop(daemon);
+}
+
+/// A second instance with the same pid file refuses to start and says who runs.
+#[test]
+fn step05_second_instance_refuses() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let started = start(&["-p", "0"], None);
+    let pid_file = started.pid_file().to_string_lossy().into_owned();
+    let second = started
+        .syslog
+        .launch(
+            &rust_binary(STEP),
+            &["-p", "0", "-b", "127.0.0.1", "--pid-file", &pid_file],
+        )
+        .spawn()
+        .wait_exit();
+    assert_eq!(second.code, Some(1));
+    assert_eq!(
+        second.stderr,
+        format!(
+            "flock: {pid_file} is locked: already running as pid {}\n",
+            started.daemon.pid
+        )
+    );
+    assert!(started.daemon.alive(), "the first instance is untouched");
+}
+
+/// A bad configuration is refused before anything starts: exit 78, the key named.
+#[test]
+fn step05_bad_config_exits_78_naming_the_key() {
+    let dir = TempDir::new("badcfg");
+    for (text, key) in [
+        ("colour = \"red\"\n", "'colour'"),
+        ("port = \"http\"\n", "'port'"),
+        ("umask = 27\n", "'umask'"),
+    ] {
+        let config = dir.join("bad.toml");
+        std::fs::write(&config, text).unwrap();
+        let done =
+            tests::process::Launch::new(&rust_binary(STEP), &["-c", config.to_str().unwrap()])
+                .spawn()
+                .wait_exit();
+        assert_eq!(done.code, Some(78), "{text:?}");
+        assert!(done.stderr.contains(key), "{text:?}: {}", done.stderr);
+        assert!(done
+            .stderr
+            .starts_with(&format!("config {}: ", config.display())));
+    }
+}
+
+/// Port taken: the daemon's `bind: Address already in use` reaches the launching
+/// terminal, with exit 2, through the readiness pipe.
+#[test]
+fn step05_startup_errors_reach_the_launcher() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let (_holder, port) = net::taken_port();
+    let dir = TempDir::new("taken");
+    let syslog = Syslog::new();
+    let pid_file = dir.join("d.pid");
+    let port = port.to_string();
+    let done = syslog
+        .launch(
+            &rust_binary(STEP),
+            &[
+                "-p",
+                &port,
+                "-b",
+                "127.0.0.1",
+                "--pid-file",
+                pid_file.to_str().unwrap(),
+            ],
+        )
+        .spawn()
+        .wait_exit();
+    assert_eq!(
+        (done.code, done.stderr.as_str()),
+        (Some(2), "bind: Address already in use\n")
+    );
+    assert!(
+        !pid_file.exists(),
+        "a daemon that did not start leaves no pid file"
+    );
+    syslog.wait_for("bind: Address already in use");
+}
+
+/// SIGHUP after the port was edited: the new port answers, the old one refuses, and
+/// `reloaded configuration` is logged. A broken file on the next SIGHUP is logged and
+/// the running configuration kept.
+#[test]
+fn step05_sighup_rebinds_a_changed_port() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let started = start(&[], Some("port = 0\n"));
+    let old = started.addr;
+    let new_port = {
+        let (probe, port) = net::taken_port();
+        drop(probe);
+        port
+    };
+    std::fs::write(started.dir.join("d.toml"), format!("port = {new_port}\n")).unwrap();
+    started.daemon.signal(libc::SIGHUP);
+    started.syslog.wait_for("reloaded configuration");
+    started
+        .syslog
+        .wait_for(&format!("listening on 127.0.0.1:{new_port}"));
+    assert_eq!(
+        ping(SocketAddr::from(([127, 0, 0, 1], new_port))),
+        b"PONG\r\nBYE\r\n"
+    );
+    let refused = TcpStream::connect(old).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+
+    std::fs::write(started.dir.join("d.toml"), "port = \"broken\"\n").unwrap();
+    started.daemon.signal(libc::SIGHUP);
+    let record = started.syslog.wait_for("keeping the old configuration");
+    assert!(record.contains("key 'port'"), "{record}");
+    assert_eq!(
+        ping(SocketAddr::from(([127, 0, 0, 1], new_port))),
+        b"PONG\r\nBYE\r\n"
+    );
+}
+
+/// SIGTERM: the daemon logs, removes its pid file and is gone.
+#[test]
+fn step05_sigterm_removes_the_pid_file_and_exits() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let started = start(&["-p", "0"], None);
+    assert!(started.pid_file().exists());
+    started.daemon.signal(libc::SIGTERM);
+    started.syslog.wait_for("stopped");
+    eventually("the daemon is gone", || !started.daemon.alive());
+    assert!(!started.pid_file().exists());
+}
+
+/// Every event reaches syslog as glibc writes RFC 3164 records: `<30>` (daemon.info),
+/// a timestamp, `step05-daemon[PID]: ` and the same words as on a terminal.
+#[test]
+fn step05_logs_every_event_to_syslog() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let started = start(&["-p", "0"], None);
+    let pid = started.daemon.pid;
+    let tag = format!(" step05-daemon[{pid}]: ");
+    let listening = started.syslog.wait_for("listening on");
+    assert!(listening.starts_with("<30>"), "{listening}");
+    assert!(
+        listening.ends_with(&format!("{tag}listening on {}", started.addr)),
+        "{listening}"
+    );
+    // "<30>Nov 23 22:05:00 step05-daemon[…": the month, day and time of RFC 3164.
+    let stamp = &listening[4..19];
+    assert!(
+        stamp.as_bytes()[3] == b' ' && stamp.as_bytes()[9] == b':',
+        "{stamp:?}"
+    );
+
+    let mut client = net::connect(started.addr);
+    let port = client.local_addr().unwrap().port();
+    client.write_all(b"PING\n").unwrap();
+    let mut reply = [0u8; 6];
+    client.read_exact(&mut reply).unwrap();
+    let connection = started
+        .syslog
+        .wait_for(&format!("Connection from: 127.0.0.1:{port} (pid "));
+    assert!(
+        connection.starts_with("<30>") && connection.contains(&tag),
+        "{connection}"
+    );
+
+    started.daemon.signal(libc::SIGTERM);
+    let stopping = started.syslog.wait_for("received SIGTERM: stopping");
+    assert!(stopping.contains(&tag));
+}
+
+/// `--user nobody`, started as root: after binding, the daemon and its children run
+/// with nobody's uid and gid, and no supplementary group.
+#[test]
+fn step05_user_drops_privileges_after_bind() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("a nobody user");
+    let started = start(&["-p", "0", "--user", "nobody"], None);
+    let mut client = net::connect(started.addr);
+    client.write_all(b"PING\n").unwrap();
+    let mut reply = [0u8; 6];
+    client.read_exact(&mut reply).unwrap();
+    let kids = tests::procfs::children(started.daemon.pid);
+    assert_eq!(kids.len(), 1, "one child serves our client");
+    for pid in [started.daemon.pid, kids[0].pid] {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let (uid, gid) = (nobody.uid, nobody.gid);
+        assert!(
+            status.contains(&format!("Uid:\t{uid}\t{uid}\t{uid}\t{uid}\n")),
+            "{status}"
+        );
+        assert!(
+            status.contains(&format!("Gid:\t{gid}\t{gid}\t{gid}\t{gid}\n")),
+            "{status}"
+        );
+        assert!(status.contains(&format!("Groups:\t{gid} \n")), "{status}");
+    }
+}
+
+/// `--foreground` with `log = "stderr"`: no detaching, the log on stderr, SIGTERM exit 0.
+#[test]
+fn step05_foreground_logs_to_stderr() {
+    let dir = TempDir::new("fg");
+    let config = dir.join("d.toml");
+    std::fs::write(&config, "log = \"stderr\"\n").unwrap();
+    let pid_file = dir.join("d.pid");
+    let mut server = tests::Server::start(
+        &rust_binary(STEP),
+        &[
+            "-f",
+            "-c",
+            config.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ping(server.addr), b"PONG\r\nBYE\r\n");
+    server.proc.wait_stderr("Connection from: 127.0.0.1:");
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        format!("{}\n", server.proc.pid())
+    );
+    server.proc.signal(libc::SIGTERM);
+    let done = server.proc.wait_exit();
+    assert_eq!(done.code, Some(0));
+    assert!(
+        done.stderr
+            .ends_with("received SIGTERM: stopping\nstopped\n"),
+        "{}",
+        done.stderr
+    );
+    assert!(!pid_file.exists());
+}
