@@ -21,10 +21,15 @@ fn main() {
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.starts_with("step") && path.join("original.c").is_file()
+            name.starts_with("step") && path.is_dir()
         })
         .collect();
     steps.sort();
+    // A step folder that gains its original.c later: watch the folders themselves.
+    for step in &steps {
+        println!("cargo:rerun-if-changed={}", step.display());
+    }
+    steps.retain(|step| step.join("original.c").is_file());
 
     for step in steps {
         let name = step

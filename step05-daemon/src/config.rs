@@ -262,6 +262,13 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The example shipped in the crate loads, and says what the defaults are.
+    #[test]
+    fn the_shipped_example_holds_the_defaults() {
+        let example = include_str!("../step05-daemon.toml");
+        assert_eq!(parse(example).unwrap(), Settings::defaults());
+    }
+
     #[test]
     fn a_missing_file_is_a_config_error() {
         let err = Settings::load(

@@ -34,6 +34,7 @@ pub fn c_original(name: &str) -> PathBuf {
         "step02-receive" => env!("C_ORIGINAL_STEP02_RECEIVE"),
         "step03-client" => env!("C_ORIGINAL_STEP03_CLIENT"),
         "step04-respond" => env!("C_ORIGINAL_STEP04_RESPOND"),
+        "step05-daemon" => env!("C_ORIGINAL_STEP05_DAEMON"),
         other => panic!("no C original for {other}"),
     };
     PathBuf::from(path)

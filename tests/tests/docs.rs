@@ -153,6 +153,70 @@ fn step04_readme_transcript_is_what_the_program_prints() {
     });
 }
 
+/// What step05's README shows: the launching command's two lines. Run as root in a
+/// private mount namespace (see `tests::daemon`), with the pid file in a temporary
+/// folder; the daemon is killed afterwards.
+#[test]
+fn step05_readme_transcript_is_what_the_program_prints() {
+    if !tests::daemon::can_use_namespaces() {
+        return;
+    }
+    let t = transcript("step05-daemon");
+    let dir = tests::daemon::TempDir::new("docs05");
+    let pid_file = dir.join("d.pid").to_string_lossy().into_owned();
+    let mut args: Vec<&str> = t
+        .args
+        .iter()
+        .map(|a| {
+            if a.ends_with(".pid") {
+                pid_file.as_str()
+            } else {
+                a.as_str()
+            }
+        })
+        .collect();
+    args.extend(["-p", "0", "-b", "127.0.0.1"]);
+    let syslog = tests::daemon::Syslog::new();
+    let done = syslog
+        .launch(&rust_binary(&t.binary), &args)
+        .spawn()
+        .wait_exit();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _daemon = tests::daemon::Detached { pid };
+    assert_eq!(done.code, Some(0));
+    let masked = |text: &str| {
+        let text = mask::addresses(text);
+        match text.split_once("daemon pid ") {
+            Some((head, _)) => format!("{head}daemon pid PID\n"),
+            None => text,
+        }
+    };
+    assert_eq!(masked(&done.stderr), masked(&t.expected));
+}
+
+/// The systemd unit runs the daemon the new-style way: in the foreground, reloaded
+/// with SIGHUP, and with flags the binary has.
+#[test]
+fn step05_systemd_unit_uses_the_foreground_mode() {
+    let unit =
+        fs::read_to_string(workspace_root().join("step05-daemon/step05-daemon.service")).unwrap();
+    assert!(unit.contains("\nType=simple\n"));
+    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    let help = Launch::new(&rust_binary("step05-daemon"), &["--help"])
+        .spawn()
+        .wait_exit()
+        .stdout_text();
+    for flag in exec.split_whitespace().filter(|w| w.starts_with("--")) {
+        assert!(help.contains(flag), "{flag} is not a flag of step05-daemon");
+    }
+    assert!(exec.contains("--foreground"));
+}
+
 /// Each step's `main.rs` header names its own step and crate, its README's title
 /// names the crate, and its `original.c` says which file it is.
 #[test]

@@ -412,3 +412,40 @@ fn step05_foreground_logs_to_stderr() {
     );
     assert!(!pid_file.exists());
 }
+
+/// The C skeleton of the lecture detaches too: it logs `listening on` to syslog,
+/// answers the step04 protocol, and stops on SIGTERM.
+#[test]
+fn step05_c_original_daemon_serves_and_stops() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let syslog = Syslog::new();
+    let launcher = syslog
+        .launch(&tests::c_original(STEP), &["-p", "0", "-b", "127.0.0.1"])
+        .spawn()
+        .wait_exit();
+    assert_eq!(launcher.code, Some(0), "{}", launcher.stderr);
+    let record = syslog.wait_for("listening on ");
+    assert!(record.starts_with("<30>"), "{record}");
+    let pid: i32 = record
+        .split("step05-daemon[")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .and_then(|p| p.parse().ok())
+        .expect("the record names the pid");
+    let daemon = Detached { pid };
+    let addr: SocketAddr = record
+        .rsplit("listening on ")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(ping(addr), b"PONG\r\nBYE\r\n");
+    let st = stat(pid).unwrap();
+    assert_ne!(st.session, pid, "second fork");
+    daemon.signal(libc::SIGTERM);
+    syslog.wait_for("received SIGTERM: stopping");
+    eventually("the C daemon is gone", || !daemon.alive());
+}
