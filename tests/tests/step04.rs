@@ -178,14 +178,10 @@ fn step04_reaps_every_child() {
         }
         eventually("every child reaped", || children(pid).is_empty());
         assert_eq!(open_fds(pid), fds_before, "{}", program.display());
-        assert_eq!(
-            server
-                .proc
-                .stderr()
-                .matches("Connection from: 127.0.0.1:")
-                .count(),
-            500
-        );
+        let log = server
+            .proc
+            .wait_stderr_count("Connection from: 127.0.0.1:", 500);
+        assert_eq!(log.matches("Connection from: 127.0.0.1:").count(), 500);
     }
 }
 
