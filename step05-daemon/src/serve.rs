@@ -28,8 +28,12 @@ use crate::config::{Overrides, Settings};
 /// The signals the self-pipe carries: SIGHUP reloads, SIGTERM and SIGINT stop.
 pub const STOP_AND_RELOAD: &[Signal] = &[Signal::SIGHUP, Signal::SIGTERM, Signal::SIGINT];
 
-/// Slide 50's queue length, as in step04.
-const QLEN: i32 = 10;
+/// Beyond the slides: the listen queue. Slide 50's 10 overflows as soon as clients
+/// connect faster than the parent forks (a burst of 300 connections from one script
+/// loses 1 s to a SYN retransmission every ~11 connections, `nstat` counts them as
+/// `ListenOverflows`). A daemon asks for the system's maximum; the kernel caps it at
+/// `net.core.somaxconn`.
+const QLEN: i32 = libc::SOMAXCONN;
 
 /// How long a stopping daemon lets its children finish before it sends them SIGTERM.
 const GRACE: Duration = Duration::from_secs(10);

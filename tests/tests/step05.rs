@@ -449,3 +449,41 @@ fn step05_c_original_daemon_serves_and_stops() {
     syslog.wait_for("received SIGTERM: stopping");
     eventually("the C daemon is gone", || !daemon.alive());
 }
+
+/// The daemon serves step04's protocol (pipelined, CRLF and LF, mixed case, a line too
+/// long), and after 200 quick connections no child is left and the parent holds as
+/// many descriptors as before. Foreground mode, so any user can run it.
+#[test]
+fn step05_serves_the_step04_protocol_and_reaps_every_child() {
+    let dir = TempDir::new("proto05");
+    let pid_file = dir.join("d.pid");
+    let server = tests::Server::start(
+        &rust_binary(STEP),
+        &["-f", "--pid-file", pid_file.to_str().unwrap()],
+    );
+    let session = |request: &[u8]| {
+        let mut client = net::connect(server.addr);
+        client.write_all(request).unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        net::read_to_end(&mut client)
+    };
+    assert_eq!(
+        session(b"ping\r\nECHO a b\nHelp\nnope\nPING"),
+        b"PONG\r\na b\r\ncommands: ECHO <text>, TIME, PING, HELP, QUIT\r\nERR unknown command\r\nPONG\r\n"
+    );
+    let too_long = format!("ECHO {}\nPING\n", "x".repeat(1020));
+    assert_eq!(session(too_long.as_bytes()), b"ERR line too long\r\n");
+
+    let pid = server.proc.pid();
+    let fds_before = tests::procfs::open_fds(pid);
+    for _ in 0..200 {
+        let mut client = net::connect(server.addr);
+        client.write_all(b"PING\n").unwrap();
+    }
+    eventually("every child reaped", || {
+        tests::procfs::children(pid).is_empty()
+    });
+    eventually("the parent's descriptors back to where they were", || {
+        tests::procfs::open_fds(pid) == fds_before
+    });
+}
