@@ -49,25 +49,46 @@ extern "C" fn on_stop_signal(_signal: libc::c_int) {
 /// common::signals::install_stop_handlers().unwrap();
 /// ```
 pub fn install_stop_handlers() -> Result<(), CallError> {
-    let action = SigAction::new(
-        SigHandler::Handler(on_stop_signal),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only calls _exit, which is async-signal-safe.
-        let result = unsafe { sigaction(signal, &action) }
-            .map(drop)
-            .map_err(|errno| CallError::from_errno("sigaction", errno as i32));
-        explain::outcome(
-            || format!("sigaction({signal:?}, {{on_stop_signal}}, NULL)"),
-            &result,
-            |_| "0".into(),
+        // The handler only calls _exit, which is async-signal-safe.
+        set_handler(
+            signal,
+            (on_stop_signal, "on_stop_signal"),
+            SaFlags::empty(),
             "Ctrl-C or kill: _exit(0), the kernel closes our sockets",
-        );
-        result?;
+        )?;
     }
     Ok(())
+}
+
+/// `sigaction(signal, {handler, flags}, NULL)`, narrated, with the lecture's exit code 5
+/// on failure. Every handler given here must be async-signal-safe.
+fn set_handler(
+    signal: Signal,
+    (handler, name): (extern "C" fn(libc::c_int), &str),
+    flags: SaFlags,
+    why: &str,
+) -> Result<(), CallError> {
+    let action = SigAction::new(SigHandler::Handler(handler), flags, SigSet::empty());
+    // SAFETY: the callers pass only async-signal-safe handlers (each says why).
+    let result = unsafe { sigaction(signal, &action) }
+        .map(drop)
+        .map_err(|errno| CallError::from_errno("sigaction", errno as i32));
+    explain::outcome(
+        || {
+            let names: Vec<&str> = flags.iter_names().map(|(flag, _)| flag).collect();
+            let flags = if names.is_empty() {
+                "0".to_string()
+            } else {
+                names.join("|")
+            };
+            format!("sigaction({signal:?}, {{{name}, {flags}}}, NULL)")
+        },
+        &result,
+        |_| "0".into(),
+        why,
+    );
+    result
 }
 
 /// The write end of the current [`SignalPipe`], for the handler (-1: none).
@@ -141,23 +162,14 @@ impl SignalPipe {
             )
         };
         PIPE_WRITE.store(write.as_raw_fd(), std::sync::atomic::Ordering::SeqCst);
-        let action = SigAction::new(
-            SigHandler::Handler(on_signal_to_pipe),
-            SaFlags::SA_RESTART,
-            SigSet::empty(),
-        );
         for &signal in signals {
-            // SAFETY: the handler only calls write(2) on a non-blocking pipe.
-            let result = unsafe { sigaction(signal, &action) }
-                .map(drop)
-                .map_err(|errno| CallError::from_errno("sigaction", errno as i32));
-            explain::outcome(
-                || format!("sigaction({signal:?}, {{on_signal_to_pipe, SA_RESTART}}, NULL)"),
-                &result,
-                |_| "0".into(),
+            // The handler only calls write(2) on a non-blocking pipe.
+            set_handler(
+                signal,
+                (on_signal_to_pipe, "on_signal_to_pipe"),
+                SaFlags::SA_RESTART,
                 "the handler writes the signal number into the self-pipe",
-            );
-            result?;
+            )?;
         }
         Ok(SignalPipe { read, write })
     }
