@@ -521,3 +521,106 @@ pub fn setsockopt_rcvtimeo(socket: &Socket, timeout: Option<Duration>) -> Result
     );
     result
 }
+
+/// [`bind`] for an IPv4 or IPv6 address (`struct sockaddr_in6` for the latter).
+///
+/// ```c
+/// struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+/// inet_pton(AF_INET6, "::1", &a.sin6_addr);
+/// bind(fd, (struct sockaddr *)&a, sizeof a);
+/// ```
+///
+/// See `bind(2)`, `ipv6(7)`.
+///
+/// # Errors
+///
+/// `bind` (exit 2), as [`bind`].
+///
+/// ```
+/// use socket2::{Domain, Type};
+/// let fd = common::socket::socket(Domain::IPV6, Type::STREAM).unwrap();
+/// common::socket::bind_addr(&fd, &"[::1]:0".parse().unwrap()).unwrap();
+/// ```
+pub fn bind_addr(socket: &Socket, address: &std::net::SocketAddr) -> Result<(), CallError> {
+    let sockaddr = socket2::SockAddr::from(*address);
+    let result = socket
+        .bind(&sockaddr)
+        .map_err(|e| CallError::from_io("bind", e));
+    explain::outcome(
+        || {
+            format!(
+                "bind({}, {{{address}}}, {})",
+                socket.as_raw_fd(),
+                sockaddr.len()
+            )
+        },
+        &result,
+        |_| "0".into(),
+        "attach the socket to that address and port",
+    );
+    result
+}
+
+/// [`getsockname`] for an IPv4 or IPv6 socket.
+///
+/// # Errors
+///
+/// `getsockname` (exit 1).
+///
+/// ```
+/// use socket2::{Domain, Type};
+/// let fd = common::socket::socket(Domain::IPV6, Type::STREAM).unwrap();
+/// common::socket::bind_addr(&fd, &"[::1]:0".parse().unwrap()).unwrap();
+/// assert!(common::socket::getsockname_addr(&fd).unwrap().is_ipv6());
+/// ```
+pub fn getsockname_addr(socket: &Socket) -> Result<std::net::SocketAddr, CallError> {
+    let result = socket
+        .local_addr()
+        .map_err(|e| CallError::from_io("getsockname", e))
+        .and_then(|a| {
+            a.as_socket()
+                .ok_or_else(|| CallError::from_errno("getsockname", libc::EAFNOSUPPORT))
+        });
+    explain::outcome(
+        || format!("getsockname({}, …)", socket.as_raw_fd()),
+        &result,
+        |a| format!("0 ({a})"),
+        "which address and port did we get?",
+    );
+    result
+}
+
+/// [`accept`] for an IPv4 or IPv6 listening socket; an IPv4 client of a dual-stack
+/// socket shows as `::ffff:a.b.c.d`, which this turns back into `a.b.c.d`.
+///
+/// # Errors
+///
+/// `accept` (exit 4), as [`accept`].
+///
+/// ```no_run
+/// # let listening = common::socket::socket(socket2::Domain::IPV6, socket2::Type::STREAM).unwrap();
+/// let (connection, from) = common::socket::accept_addr(&listening).unwrap();
+/// ```
+pub fn accept_addr(socket: &Socket) -> Result<(Socket, std::net::SocketAddr), CallError> {
+    let result = socket
+        .accept()
+        .map_err(|e| CallError::from_io("accept", e))
+        .and_then(|(s, a)| match a.as_socket() {
+            Some(std::net::SocketAddr::V6(v6)) => {
+                let ip = v6
+                    .ip()
+                    .to_ipv4_mapped()
+                    .map_or(std::net::IpAddr::V6(*v6.ip()), std::net::IpAddr::V4);
+                Ok((s, std::net::SocketAddr::new(ip, v6.port())))
+            }
+            Some(a) => Ok((s, a)),
+            None => Err(CallError::from_errno("accept", libc::EAFNOSUPPORT)),
+        });
+    explain::outcome(
+        || format!("accept({}, …)", socket.as_raw_fd()),
+        &result,
+        |(s, from)| format!("{} ({from})", s.as_raw_fd()),
+        "a client connected: a new descriptor for this one conversation",
+    );
+    result
+}

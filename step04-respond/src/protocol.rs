@@ -123,18 +123,46 @@ pub fn respond(line: &[u8], out: &mut Vec<u8>) -> Flow {
     flow
 }
 
-/// `2026-11-23T22:05:00Z`: what C gets from `gmtime_r` and
-/// `strftime("%Y-%m-%dT%H:%M:%SZ")`, computed without a time library.
-pub fn rfc3339_utc(when: SystemTime) -> String {
-    // Before 1970 cannot happen with a sane clock; show the epoch rather than panic.
+/// A moment in UTC, broken down as C's `struct tm` is by `gmtime_r`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Utc {
+    /// Year, e.g. 2026.
+    pub year: u64,
+    /// Month, 1–12.
+    pub month: u64,
+    /// Day of the month, 1–31.
+    pub day: u64,
+    /// Hour, 0–23.
+    pub hour: u64,
+    /// Minute, 0–59.
+    pub minute: u64,
+    /// Second, 0–59.
+    pub second: u64,
+}
+
+/// `gmtime_r` without a time library: `when` broken down in UTC. A time before 1970
+/// (a clock set wrong) shows as the epoch rather than a panic.
+pub fn utc(when: SystemTime) -> Utc {
     let secs = when.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (year, month, day) = civil_from_days(days);
+    Utc {
+        year,
+        month,
+        day,
+        hour: rem / 3600,
+        minute: rem % 3600 / 60,
+        second: rem % 60,
+    }
+}
+
+/// `2026-11-23T22:05:00Z`: what C gets from `gmtime_r` and
+/// `strftime("%Y-%m-%dT%H:%M:%SZ")`.
+pub fn rfc3339_utc(when: SystemTime) -> String {
+    let t = utc(when);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 

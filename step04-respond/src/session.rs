@@ -92,7 +92,12 @@ fn converse(connectionfd: &Socket, timeout: Option<Duration>) -> Result<Ending, 
 /// made non-blocking) avoids a reset that could destroy the answer before the client
 /// reads it. Errors are ignored: the parent must neither stop nor wait for this client.
 pub fn refuse(connectionfd: Socket) {
-    let _ = sendall(&connectionfd, crate::protocol::BUSY);
+    refuse_with(connectionfd, crate::protocol::BUSY);
+}
+
+/// [`refuse`] with another answer (step06 answers `503 Service Unavailable`).
+pub fn refuse_with(connectionfd: Socket, answer: &[u8]) {
+    let _ = sendall(&connectionfd, answer);
     let _ = shutdown(&connectionfd, Shutdown::Write);
     let _ = connectionfd.set_nonblocking(true);
     let mut drain = [0u8; BUF_SIZE];

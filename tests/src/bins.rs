@@ -35,6 +35,7 @@ pub fn c_original(name: &str) -> PathBuf {
         "step03-client" => env!("C_ORIGINAL_STEP03_CLIENT"),
         "step04-respond" => env!("C_ORIGINAL_STEP04_RESPOND"),
         "step05-daemon" => env!("C_ORIGINAL_STEP05_DAEMON"),
+        "step06-fileserver" => env!("C_ORIGINAL_STEP06_FILESERVER"),
         other => panic!("no C original for {other}"),
     };
     PathBuf::from(path)

@@ -90,6 +90,44 @@ fn check_server_transcript(step: &str, drive: impl FnOnce(&Server)) {
     );
 }
 
+/// As [`check_server_transcript`], but `--root` paths in the command are taken from
+/// `dir` (the workspace root, where the README's commands are run).
+fn check_server_transcript_in(step: &str, dir: &std::path::Path, drive: impl FnOnce(&Server)) {
+    let t = transcript(step);
+    assert_eq!(t.binary, step);
+    let args: Vec<String> = t
+        .args
+        .iter()
+        .map(|a| {
+            if a.starts_with(step) {
+                dir.join(a).to_string_lossy().into_owned()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let mut all = vec!["-p", "0", "-b", "127.0.0.1"];
+    all.extend(args.iter().map(String::as_str));
+    let mut server = Server::launch(Launch::new(&rust_binary(step), &all).merged());
+    drive(&server);
+    let done = server.proc.wait_exit();
+    assert_eq!(done.code, Some(0));
+    let masked = |text: &str| {
+        let text = mask::addresses(text);
+        text.lines()
+            .map(|l| match (l.find('['), l.find(']')) {
+                (Some(a), Some(b)) if a < b => format!("{}[DATE]{}\n", &l[..a], &l[b + 1..]),
+                _ => format!("{l}\n"),
+            })
+            .collect::<String>()
+    };
+    assert_eq!(
+        masked(&done.stderr),
+        masked(&t.expected),
+        "{step}/README.md"
+    );
+}
+
 /// What step01's README shows: `listening on …`, then `Connection from: …` after `nc`.
 #[test]
 fn step01_readme_transcript_is_what_the_program_prints() {
@@ -215,6 +253,82 @@ fn step05_systemd_unit_uses_the_foreground_mode() {
         assert!(help.contains(flag), "{flag} is not a flag of step05-daemon");
     }
     assert!(exec.contains("--foreground"));
+}
+
+/// What step06's README shows in terminal 1: the listening line, then the access log
+/// line of one `GET /` (the date masked).
+#[test]
+fn step06_readme_transcript_is_what_the_program_prints() {
+    let www = workspace_root().join("step06-fileserver/www");
+    check_server_transcript_in("step06-fileserver", &workspace_root(), |server| {
+        let mut client = net::connect(server.addr);
+        std::io::Write::write_all(
+            &mut client,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        assert!(net::read_to_end(&mut client).starts_with(b"HTTP/1.1 200 OK\r\n"));
+        server.proc.wait_stderr("\"GET / HTTP/1.1\" 200");
+        server.proc.signal(libc::SIGTERM);
+    });
+    assert!(www.join("index.html").is_file());
+}
+
+/// Every `curl -v` transcript in step06's README, replayed against the demo site: the
+/// same request lines, status lines and header fields (dates, tags, port and curl's
+/// version masked).
+#[test]
+fn step06_readme_curl_transcripts_are_what_curl_shows() {
+    if !tests::require_tool("curl") {
+        return;
+    }
+    let readme = fs::read_to_string(workspace_root().join("step06-fileserver/README.md")).unwrap();
+    let www = workspace_root().join("step06-fileserver/www");
+    let server = Server::start(
+        &rust_binary("step06-fileserver"),
+        &["--root", www.to_str().unwrap()],
+    );
+    let blocks: Vec<&str> = readme.split("<!-- curl -->").skip(1).collect();
+    assert!(blocks.len() >= 3, "the README shows curl -v transcripts");
+    let mask = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with('<') || l.starts_with('>'))
+            .map(|l| {
+                let l = l.trim_end();
+                for name in ["Date", "Last-Modified", "ETag", "User-Agent", "Host"] {
+                    for side in ["< ", "> "] {
+                        if l.starts_with(&format!("{side}{name}: ")) {
+                            return format!("{side}{name}: …");
+                        }
+                    }
+                }
+                l.to_string()
+            })
+            .collect()
+    };
+    for block in blocks {
+        let text = block
+            .split("```console\n")
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap();
+        let (command, expected) = text.split_once('\n').unwrap();
+        let args: Vec<String> = command
+            .strip_prefix("$ curl ")
+            .unwrap()
+            .split_whitespace()
+            .map(|a| a.replace("127.0.0.1:1234", &server.addr.to_string()))
+            .collect();
+        let mut argv: Vec<&str> = vec!["-s", "-o", "/dev/null"];
+        argv.extend(args.iter().map(String::as_str));
+        let done = Launch::new(std::path::Path::new("curl"), &argv)
+            .spawn()
+            .wait_exit();
+        assert_eq!(done.code, Some(0), "{command}: {}", done.stderr);
+        assert_eq!(mask(&done.stderr), mask(expected), "{command}");
+    }
 }
 
 /// Each step's `main.rs` header names its own step and crate, its README's title

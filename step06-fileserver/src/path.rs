@@ -1,0 +1,218 @@
+//! From a request target to a file under `--root`, and nothing outside it.
+//!
+//! Order matters, and each step has its reason:
+//! 1. percent-decode once (RFC 3986 2.1): `%2e%2e` becomes `..` *before* the checks, so
+//!    an encoded `..` is caught like a plain one; `%252e` becomes `%2e`, a harmless
+//!    literal name, because decoding twice would let it through. `%00` (a NUL cannot be
+//!    in a file name) and a malformed escape are 400.
+//! 2. split on `/`, drop empty and `.` segments, refuse `..` outright (404): a server
+//!    that tried to resolve `a/../b` itself invites mistakes, and no link needs it.
+//! 3. hide dot files and dot directories (`.git/`, `.env`): 404 unless `--show-hidden`.
+//! 4. on the file system: the real path (symlinks followed) must still be under the
+//!    root, unless `--follow-symlinks` (for a root assembled from links).
+//!
+//! Steps 1–3 are pure ([`decode`], [`segments`]) and tested as a table; step 4 is
+//! [`Resolver::locate`].
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Why a path is refused before the file system is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// A malformed escape or `%00`: 400.
+    Malformed,
+    /// `..`, a hidden name, or not starting with `/`: 404, as if it did not exist.
+    NotFound,
+}
+
+/// Percent-decode `raw` once. `%00` and a `%` not followed by two hex digits are refused.
+pub fn decode(raw: &[u8]) -> Result<Vec<u8>, Refused> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] != b'%' {
+            out.push(raw[i]);
+            i += 1;
+            continue;
+        }
+        let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
+        match (hex(raw.get(i + 1)), hex(raw.get(i + 2))) {
+            (Some(hi), Some(lo)) => {
+                let byte = (hi * 16 + lo) as u8;
+                if byte == 0 {
+                    return Err(Refused::Malformed);
+                }
+                out.push(byte);
+                i += 3;
+            }
+            _ => return Err(Refused::Malformed),
+        }
+    }
+    Ok(out)
+}
+
+/// The path's segments under the root, or why it is refused (pure: steps 2 and 3).
+pub fn segments(decoded: &[u8], show_hidden: bool) -> Result<Vec<&[u8]>, Refused> {
+    if !decoded.starts_with(b"/") {
+        return Err(Refused::NotFound);
+    }
+    let mut out = Vec::new();
+    for segment in decoded.split(|&b| b == b'/') {
+        match segment {
+            b"" | b"." => continue,
+            b".." => return Err(Refused::NotFound),
+            s if s.starts_with(b".") && !show_hidden => return Err(Refused::NotFound),
+            s => out.push(s),
+        }
+    }
+    Ok(out)
+}
+
+/// What a path names on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// A regular file.
+    File(PathBuf),
+    /// A directory.
+    Directory(PathBuf),
+    /// Nothing we will serve: 404.
+    Missing,
+}
+
+/// The document root and the rules about links.
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    root: PathBuf,
+    follow_symlinks: bool,
+    show_hidden: bool,
+}
+
+impl Resolver {
+    /// `root` must exist; it is made absolute and free of symlinks once, here.
+    pub fn new(root: &Path, follow_symlinks: bool, show_hidden: bool) -> std::io::Result<Resolver> {
+        Ok(Resolver {
+            root: std::fs::canonicalize(root)?,
+            follow_symlinks,
+            show_hidden,
+        })
+    }
+
+    /// The root, absolute.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether dot files are shown.
+    pub fn show_hidden(&self) -> bool {
+        self.show_hidden
+    }
+
+    /// Step 4: look the segments up under the root.
+    pub fn locate(&self, segments: &[&[u8]]) -> Found {
+        let mut path = self.root.clone();
+        for segment in segments {
+            path.push(OsStr::from_bytes(segment));
+        }
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return Found::Missing;
+        };
+        if !self.follow_symlinks {
+            // The real path, every symlink resolved, must still be under the root.
+            match std::fs::canonicalize(&path) {
+                Ok(real) if real.starts_with(&self.root) => {}
+                _ => return Found::Missing,
+            }
+        }
+        if meta.is_dir() {
+            Found::Directory(path)
+        } else if meta.is_file() {
+            Found::File(path)
+        } else {
+            // Devices, sockets, FIFOs: a FIFO would block the child for ever.
+            Found::Missing
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rules, one raw target path a line: the segments served, or why not.
+    #[test]
+    fn the_rules_for_a_path() {
+        let ok = |s: &[&str]| Ok::<Vec<String>, Refused>(s.iter().map(|x| x.to_string()).collect());
+        let table: &[(&str, Result<Vec<String>, Refused>)] = &[
+            ("/", ok(&[])),
+            ("/index.html", ok(&["index.html"])),
+            ("/a/b/c.txt", ok(&["a", "b", "c.txt"])),
+            ("//a///b/", ok(&["a", "b"])),
+            ("/./a/./b", ok(&["a", "b"])),
+            ("/a%20b", ok(&["a b"])),
+            ("/caf%C3%A9", ok(&["café"])),
+            ("/%252e%252e/etc", ok(&["%2e%2e", "etc"])),
+            ("/a%2fb", ok(&["a", "b"])),
+            // A backslash is an ordinary byte in a Unix file name, not a separator.
+            ("/a%5c..%5cb", ok(&["a\\..\\b"])),
+            ("/..%5c..%5cetc", Err(Refused::NotFound)),
+            ("/..", Err(Refused::NotFound)),
+            ("/../etc/passwd", Err(Refused::NotFound)),
+            ("/a/../../etc/passwd", Err(Refused::NotFound)),
+            ("/%2e%2e/etc/passwd", Err(Refused::NotFound)),
+            ("/%2E%2E%2Fetc%2Fpasswd", Err(Refused::NotFound)),
+            ("/..%2fetc", Err(Refused::NotFound)),
+            ("/a/%2e%2e", Err(Refused::NotFound)),
+            ("/.git/config", Err(Refused::NotFound)),
+            ("/.env", Err(Refused::NotFound)),
+            ("/a/.hidden", Err(Refused::NotFound)),
+            ("/%2egit/config", Err(Refused::NotFound)),
+            ("relative", Err(Refused::NotFound)),
+            // Decoded "/etc" is ROOT/etc, never the system's /etc.
+            ("%2fetc", ok(&["etc"])),
+            ("/a%00.txt", Err(Refused::Malformed)),
+            ("/a%0", Err(Refused::Malformed)),
+            ("/a%zz", Err(Refused::Malformed)),
+            ("/a%", Err(Refused::Malformed)),
+        ];
+        for (raw, expected) in table {
+            let got = decode(raw.as_bytes()).and_then(|d| {
+                segments(&d, false).map(|s| {
+                    s.iter()
+                        .map(|x| String::from_utf8_lossy(x).into_owned())
+                        .collect()
+                })
+            });
+            assert_eq!(&got, expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn show_hidden_lets_dot_names_through_but_never_dot_dot() {
+        assert_eq!(
+            segments(b"/.well-known/x", true).unwrap(),
+            [&b".well-known"[..], b"x"]
+        );
+        assert_eq!(segments(b"/a/../b", true), Err(Refused::NotFound));
+    }
+
+    #[test]
+    fn locate_refuses_a_symlink_out_of_the_root() {
+        let base = std::env::temp_dir().join(format!("resolver-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("root/sub")).unwrap();
+        std::fs::write(base.join("root/sub/in.txt"), "in").unwrap();
+        std::fs::write(base.join("secret.txt"), "out").unwrap();
+        std::os::unix::fs::symlink(base.join("secret.txt"), base.join("root/out.txt")).unwrap();
+        std::os::unix::fs::symlink("sub/in.txt", base.join("root/in-link.txt")).unwrap();
+        let strict = Resolver::new(&base.join("root"), false, false).unwrap();
+        assert_eq!(strict.locate(&[b"out.txt"]), Found::Missing);
+        assert!(matches!(strict.locate(&[b"in-link.txt"]), Found::File(_)));
+        assert!(matches!(strict.locate(&[b"sub"]), Found::Directory(_)));
+        assert_eq!(strict.locate(&[b"nope"]), Found::Missing);
+        let trusting = Resolver::new(&base.join("root"), true, false).unwrap();
+        assert!(matches!(trusting.locate(&[b"out.txt"]), Found::File(_)));
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}
