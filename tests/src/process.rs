@@ -283,6 +283,21 @@ impl Proc {
         out
     }
 
+    /// Wait (with the deadline) until stdout holds `count` occurrences of `needle`.
+    pub fn wait_stdout_count(&self, needle: &str, count: usize) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        let found = self.stdout.wait_until(deadline, |bytes, _| {
+            String::from_utf8_lossy(bytes).matches(needle).count() >= count
+        });
+        let text = String::from_utf8_lossy(&self.stdout()).into_owned();
+        assert!(
+            found,
+            "{}: fewer than {count} {needle:?} on stdout; got:\n{text}",
+            self.name
+        );
+        text
+    }
+
     /// Send a signal (e.g. `libc::SIGTERM`).
     pub fn signal(&self, signal: i32) {
         // SAFETY: kill(2) with our own child's pid; the child is not yet reaped (we
