@@ -253,6 +253,8 @@ fn redirect_standard_descriptors() -> Result<(), CallError> {
 ///
 /// See `setgroups(2)`, `setgid(2)`, `setuid(2)`. In the other order `setuid` would
 /// drop the right to change the groups, and the process would keep root's groups.
+/// [`lookup_user`] and [`become_user`] are the two halves, for a server that must look
+/// the user up before `chroot` hides `/etc/passwd`.
 ///
 /// # Errors
 ///
@@ -263,12 +265,40 @@ fn redirect_standard_descriptors() -> Result<(), CallError> {
 /// common::daemon::drop_privileges("nobody").unwrap();
 /// ```
 pub fn drop_privileges(user: &str) -> Result<(), CallError> {
-    let found = nix::unistd::User::from_name(user)
+    become_user(&lookup_user(user)?)
+}
+
+/// `getpwnam(user)`: the user's ids, read from the user database (`/etc/passwd`).
+///
+/// # Errors
+///
+/// `getpwnam`: no such user, or the database cannot be read.
+///
+/// ```
+/// let root = common::daemon::lookup_user("root").unwrap();
+/// assert!(root.uid.is_root());
+/// ```
+pub fn lookup_user(user: &str) -> Result<nix::unistd::User, CallError> {
+    nix::unistd::User::from_name(user)
         .map_err(|e| CallError::from_errno("getpwnam", e as i32))?
-        .ok_or_else(|| CallError::with_message("getpwnam", format!("no user '{user}'")))?;
-    nix::unistd::setgroups(&[found.gid])
+        .ok_or_else(|| CallError::with_message("getpwnam", format!("no user '{user}'")))
+}
+
+/// `setgroups`, `setgid`, `setuid` to `user`'s ids, in that order (see
+/// [`drop_privileges`]).
+///
+/// # Errors
+///
+/// `setgroups`, `setgid`, `setuid`: `EPERM` when not root.
+///
+/// ```no_run
+/// let nobody = common::daemon::lookup_user("nobody").unwrap();
+/// common::daemon::become_user(&nobody).unwrap();
+/// ```
+pub fn become_user(user: &nix::unistd::User) -> Result<(), CallError> {
+    nix::unistd::setgroups(&[user.gid])
         .map_err(|e| CallError::from_errno("setgroups", e as i32))?;
-    nix::unistd::setgid(found.gid).map_err(|e| CallError::from_errno("setgid", e as i32))?;
-    nix::unistd::setuid(found.uid).map_err(|e| CallError::from_errno("setuid", e as i32))?;
+    nix::unistd::setgid(user.gid).map_err(|e| CallError::from_errno("setgid", e as i32))?;
+    nix::unistd::setuid(user.uid).map_err(|e| CallError::from_errno("setuid", e as i32))?;
     Ok(())
 }

@@ -8,8 +8,10 @@
 //! - [`listing`]: the page for a directory.
 //! - [`sendfile`]: the head with `MSG_MORE`, the body with `sendfile(2)`.
 //! - [`connection`]: one connection in the forked child: keep-alive, pipelining, timeouts.
+//! - [`fuzz`]: the fuzz target's body, and the replay of its corpus.
 
 pub mod connection;
+pub mod fuzz;
 pub mod listing;
 pub mod path;
 pub mod ranges;

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use common::daemon::{become_daemon, drop_privileges, Readiness};
+use common::daemon::{become_daemon, become_user, lookup_user, Readiness};
 use common::inet::inet_aton;
 use common::pidfile::PidFile;
 use common::process::{_exit, fork, ForkResult};
@@ -220,8 +220,9 @@ fn start(cli: &Cli) -> Result<Server, CallError> {
         .map_err(|e| CallError::from_io("fcntl", e))?;
     let address = getsockname_addr(&fd)?;
 
-    // Beyond the slides: the pid file, before chroot hides its folder
+    // Beyond the slides: the pid file and the user's ids, before chroot hides them
     let pid_file = cli.pid_file.as_deref().map(PidFile::create).transpose()?;
+    let user = cli.user.as_deref().map(lookup_user).transpose()?;
     let root = if cli.chroot {
         // chroot: from now on "/" is the document root; nothing above it exists for
         // this process. chdir("/") first would leave the cwd outside; so chdir after.
@@ -234,8 +235,8 @@ fn start(cli: &Cli) -> Result<Server, CallError> {
         cli.root.clone()
     };
     // Beyond the slides: root was needed for a port below 1024 and for chroot; no more
-    if let Some(user) = &cli.user {
-        drop_privileges(user)?;
+    if let Some(user) = &user {
+        become_user(user)?;
     }
     let resolver = Resolver::new(&root, cli.follow_symlinks, cli.show_hidden)
         .map_err(|e| CallError::from_io("realpath", e))?;

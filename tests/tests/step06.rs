@@ -824,3 +824,86 @@ fn step06_curl_agrees() {
     ]);
     assert_eq!(done.stdout_text(), "404");
 }
+
+/// `--daemon`: the step05 routine. The launcher returns once the server listens, the
+/// access log goes to syslog, and SIGTERM removes the pid file.
+#[test]
+fn step06_daemon_mode_serves_and_logs_to_syslog() {
+    if !tests::daemon::can_use_namespaces() {
+        return;
+    }
+    let site = Site::new();
+    let syslog = tests::daemon::Syslog::new();
+    let pid_file = site.dir.join("d.pid");
+    let root = site.root();
+    let launcher = syslog
+        .launch(
+            &rust_binary(STEP),
+            &[
+                "--daemon",
+                "-p",
+                "0",
+                "-b",
+                "127.0.0.1",
+                "--root",
+                root.to_str().unwrap(),
+                "--pid-file",
+                pid_file.to_str().unwrap(),
+            ],
+        )
+        .spawn()
+        .wait_exit();
+    assert_eq!(launcher.code, Some(0), "{}", launcher.stderr);
+    let addr = tests::process::listening_address(&launcher.stderr).unwrap();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let daemon = tests::daemon::Detached { pid };
+    assert!(launcher.stderr.ends_with(&format!("daemon pid {pid}\n")));
+    assert_eq!(get(addr, "/hello.txt", &[]).body, b"hello, world\n");
+    let record = syslog.wait_for("\"GET /hello.txt HTTP/1.1\" 200 13");
+    assert!(record.contains(&format!("step06-fileserver[")), "{record}");
+    daemon.signal(libc::SIGTERM);
+    eventually("the daemon is gone", || !daemon.alive());
+    assert!(!pid_file.exists());
+}
+
+/// `--chroot --user nobody`, started as root: the server's root directory is the site
+/// (`/proc/PID/root`), its children run as nobody, and it still serves, and still
+/// refuses to leave.
+#[test]
+fn step06_chroot_and_user_confine_the_server() {
+    if !tests::daemon::can_use_namespaces() {
+        return;
+    }
+    let site = Site::new();
+    let server = site.start(&["--chroot", "--user", "nobody"]);
+    let pid = server.proc.pid();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        std::fs::canonicalize(site.root()).unwrap()
+    );
+    let mut client = net::connect(server.addr);
+    client
+        .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = client.read(&mut buf).unwrap();
+    assert!(buf[..n].ends_with(b"hello, world\n"));
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let kids = children(pid);
+    assert_eq!(kids.len(), 1);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", kids[0].pid)).unwrap();
+    assert!(
+        status.contains(&format!("Uid:\t{0}\t{0}\t{0}\t{0}\n", nobody.uid)),
+        "{status}"
+    );
+    let reply = raw(
+        server.addr,
+        "GET /../outside.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(reply.starts_with("HTTP/1.1 404") && !reply.contains(SECRET));
+    assert_eq!(get(server.addr, "/link-out.txt", &[]).status, 404);
+}
