@@ -55,31 +55,56 @@ fn a_browser_loads_the_demo_site_and_every_linked_page() {
         return;
     }
     let www = workspace_root().join("step06-fileserver/www");
-    let server = Server::start(&rust_binary("step06-fileserver"), &["--root", www.to_str().unwrap()]);
+    let server = Server::start(
+        &rust_binary("step06-fileserver"),
+        &["--root", www.to_str().unwrap()],
+    );
     let base = format!("http://{}/", server.addr);
     let profile = TempDir::new("chromium");
 
     let dom = dump_dom(&base, profile.path());
-    assert!(dom.contains("How little more we need to serve files"), "{dom}");
+    assert!(
+        dom.contains("How little more we need to serve files"),
+        "{dom}"
+    );
     let index = std::fs::read_to_string(www.join("index.html")).unwrap();
     let references = references(&index);
-    let embedded: Vec<&String> = references.iter().filter(|r| r.ends_with(".css") || r.ends_with(".png")).collect();
-    assert!(embedded.len() >= 2, "a stylesheet and an image: {references:?}");
+    let embedded: Vec<&String> = references
+        .iter()
+        .filter(|r| r.ends_with(".css") || r.ends_with(".png"))
+        .collect();
+    assert!(
+        embedded.len() >= 2,
+        "a stylesheet and an image: {references:?}"
+    );
     for resource in &embedded {
-        server.proc.wait_stdout_count(&format!("\"GET /{resource} HTTP/1.1\" 200 "), 1);
+        server
+            .proc
+            .wait_stdout_count(&format!("\"GET /{resource} HTTP/1.1\" 200 "), 1);
     }
-    let links: Vec<&String> = references.iter().filter(|r| !r.ends_with(".png") && !r.starts_with("http")).collect();
-    assert!(links.iter().any(|l| l.ends_with('/')), "the index links a listing: {links:?}");
+    let links: Vec<&String> = references
+        .iter()
+        .filter(|r| !r.ends_with(".png") && !r.starts_with("http"))
+        .collect();
+    assert!(
+        links.iter().any(|l| l.ends_with('/')),
+        "the index links a listing: {links:?}"
+    );
     for link in links {
         let dom = dump_dom(&format!("{base}{link}"), profile.path());
         assert!(!dom.contains("404 Not Found"), "{link}: {dom}");
-        server.proc.wait_stdout_count(&format!("\"GET /{link} HTTP/1.1\" 200 "), 1);
+        server
+            .proc
+            .wait_stdout_count(&format!("\"GET /{link} HTTP/1.1\" 200 "), 1);
         if link.ends_with('/') {
             assert!(dom.contains("Index of /"), "{link} is a listing: {dom}");
         }
     }
     let log = String::from_utf8_lossy(&server.proc.stdout()).into_owned();
     for line in log.lines().filter(|l| !l.contains("/favicon.ico")) {
-        assert!(line.contains("\" 200 ") || line.contains("\" 304 "), "not 200: {line}");
+        assert!(
+            line.contains("\" 200 ") || line.contains("\" 304 "),
+            "not 200: {line}"
+        );
     }
 }

@@ -864,7 +864,7 @@ fn step06_daemon_mode_serves_and_logs_to_syslog() {
     assert!(launcher.stderr.ends_with(&format!("daemon pid {pid}\n")));
     assert_eq!(get(addr, "/hello.txt", &[]).body, b"hello, world\n");
     let record = syslog.wait_for("\"GET /hello.txt HTTP/1.1\" 200 13");
-    assert!(record.contains(&format!("step06-fileserver[")), "{record}");
+    assert!(record.contains("step06-fileserver["), "{record}");
     daemon.signal(libc::SIGTERM);
     eventually("the daemon is gone", || !daemon.alive());
     assert!(!pid_file.exists());
