@@ -907,3 +907,53 @@ fn step06_chroot_and_user_confine_the_server() {
     assert!(reply.starts_with("HTTP/1.1 404") && !reply.contains(SECRET));
     assert_eq!(get(server.addr, "/link-out.txt", &[]).status, 404);
 }
+
+/// A directory whose name holds CR LF: the 301's Location carries it percent-encoded,
+/// so no header can be injected; the query is kept, encoded the same way.
+#[test]
+fn step06_redirects_never_inject_headers() {
+    let site = Site::new();
+    std::fs::create_dir(site.root().join("a\r\nSet-Cookie: x=1")).unwrap();
+    let server = site.start(&[]);
+    let reply = raw(
+        server.addr,
+        "GET /a%0d%0aSet-Cookie:%20x=1?q=%0d%0aX:%20y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(reply.starts_with("HTTP/1.1 301 "), "{reply}");
+    let head = reply.split("\r\n\r\n").next().unwrap();
+    assert!(
+        !head.contains("\r\nSet-Cookie") && !head.contains("\r\nX: y"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nLocation: /a%0D%0ASet-Cookie%3A%20x%3D1/?q=%0d%0aX:%20y\r\n"),
+        "{head}"
+    );
+}
+
+/// SIGTERM: the parent stops accepting, removes its pid file and exits 0; a transfer
+/// already running in a child completes.
+#[test]
+fn step06_sigterm_stops_the_parent_and_lets_transfers_finish() {
+    let site = Site::new();
+    std::fs::write(site.root().join("large.bin"), random_bytes(11, 32 << 20)).unwrap();
+    let pid_file = site.dir.join("s.pid");
+    let mut server = site.start(&["--pid-file", pid_file.to_str().unwrap()]);
+    let mut client = net::connect(server.addr);
+    client
+        .write_all(b"GET /large.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut first = vec![0u8; 4096];
+    client.read_exact(&mut first).unwrap();
+    server.proc.signal(libc::SIGTERM);
+    let rest = net::read_to_end(&mut client);
+    let head_end = first.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(
+        first.len() - head_end + rest.len(),
+        32 << 20,
+        "the transfer completed"
+    );
+    let done = server.proc.wait_exit();
+    assert_eq!(done.code, Some(0));
+    assert!(!pid_file.exists());
+}
