@@ -953,6 +953,8 @@ fn step06_sigterm_stops_the_parent_and_lets_transfers_finish() {
         32 << 20,
         "the transfer completed"
     );
+    // Our close lets the child finish its right-way close and exit.
+    drop(client);
     let done = server.proc.wait_exit();
     assert_eq!(done.code, Some(0));
     assert!(!pid_file.exists());
