@@ -185,6 +185,48 @@ impl SignalPipe {
         self.read.as_fd()
     }
 
+    /// Wait until `listening` has a client waiting or a signal arrived, whichever comes
+    /// first: `poll` on the two descriptors. Returns `(client waiting, signals)`; both
+    /// can be empty after an unrelated signal (SIGCHLD) interrupted the wait.
+    ///
+    /// ```c
+    /// struct pollfd fds[2] = {{fd, POLLIN}, {pipefd[0], POLLIN}};
+    /// poll(fds, 2, -1);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `poll` (exit 1): `ENOMEM`, `EINVAL`; `EINTR` is not an error here.
+    ///
+    /// ```no_run
+    /// # let pipe = common::signals::SignalPipe::install(&[]).unwrap();
+    /// # let fd = common::socket::socket(socket2::Domain::IPV4, socket2::Type::STREAM).unwrap();
+    /// let (client_waiting, signals) = pipe.wait(&fd).unwrap();
+    /// ```
+    pub fn wait(
+        &self,
+        listening: &impl std::os::fd::AsFd,
+    ) -> Result<(bool, Vec<Signal>), CallError> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [
+            PollFd::new(listening.as_fd(), PollFlags::POLLIN),
+            PollFd::new(self.fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => return Ok((false, Vec::new())),
+            Err(errno) => return Err(CallError::from_errno("poll", errno as i32)),
+        }
+        let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+        let client_waiting = ready(&fds[0]);
+        let signals = if ready(&fds[1]) {
+            self.take()
+        } else {
+            Vec::new()
+        };
+        Ok((client_waiting, signals))
+    }
+
     /// The signals that arrived since the last call, oldest first (without waiting).
     ///
     /// ```

@@ -16,7 +16,6 @@ use common::sockaddr::SockaddrIn;
 use common::socket::{accept, bind, close, getsockname, listen, setsockopt_reuseaddr, socket};
 use common::{diag, CallError};
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::{umask, Mode};
 use socket2::{Domain, Socket, Type};
@@ -80,32 +79,13 @@ pub fn serve(
 ) -> Result<(), CallError> {
     loop {
         // Wait for a client or a signal, whichever comes first
-        let (client_waiting, signal_waiting) = {
-            let mut fds = [
-                PollFd::new(
-                    std::os::fd::AsFd::as_fd(&daemon.listening),
-                    PollFlags::POLLIN,
-                ),
-                PollFd::new(daemon.signals.fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                // SIGCHLD interrupts poll even with SA_RESTART: just wait again.
-                Err(Errno::EINTR) => continue,
-                Err(errno) => return Err(CallError::from_errno("poll", errno as i32)),
-            }
-            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
-            (ready(&fds[0]), ready(&fds[1]))
-        };
-
-        if signal_waiting {
-            for signal in daemon.signals.take() {
-                if signal == Signal::SIGHUP {
-                    reload(&mut daemon, config, overrides, &mut settings);
-                } else {
-                    diag::report(&format!("received {signal}: stopping"));
-                    return stop(daemon);
-                }
+        let (client_waiting, signals) = daemon.signals.wait(&daemon.listening)?;
+        for signal in signals {
+            if signal == Signal::SIGHUP {
+                reload(&mut daemon, config, overrides, &mut settings);
+            } else {
+                diag::report(&format!("received {signal}: stopping"));
+                return stop(daemon);
             }
         }
         if !client_waiting {

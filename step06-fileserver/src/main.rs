@@ -38,7 +38,6 @@ use common::socket::{
 };
 use common::{cli, diag, explain, CallError, PORT};
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use socket2::{Domain, Socket, Type};
 use step04_respond::reaper::{child_started, children_alive, install_sigchld_handler};
@@ -286,22 +285,9 @@ fn serve(server: Server) -> Result<(), CallError> {
         bytes
     };
     loop {
-        let (client_waiting, stop) = {
-            let mut fds = [
-                PollFd::new(std::os::fd::AsFd::as_fd(&server.fd), PollFlags::POLLIN),
-                PollFd::new(server.signals.fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                Err(Errno::EINTR) => continue,
-                Err(errno) => return Err(CallError::from_errno("poll", errno as i32)),
-            }
-            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
-            (
-                ready(&fds[0]),
-                ready(&fds[1]) && !server.signals.take().is_empty(),
-            )
-        };
+        // Wait for a client or a stop signal, whichever comes first
+        let (client_waiting, signals) = server.signals.wait(&server.fd)?;
+        let stop = !signals.is_empty();
         if stop {
             // Children finish their transfers on their own; the parent leaves.
             if let Some(pid_file) = server.pid_file {
