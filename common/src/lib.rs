@@ -31,6 +31,7 @@
 //! `strerror_r`, `getaddrinfo`).
 #![deny(missing_docs)]
 
+pub mod backoff;
 pub mod byteorder;
 pub mod cli;
 pub mod close;

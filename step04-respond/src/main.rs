@@ -26,6 +26,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use common::backoff::AcceptErrors;
 use common::cli::{self, ServerArgs};
 use common::inet::inet_aton;
 use common::process::{_exit, fork, ForkResult};
@@ -101,12 +102,17 @@ fn serve(cli: &Cli) -> Result<(), CallError> {
     let my_address = getsockname(&fd)?;
     diag::report(&format!("listening on {my_address}"));
 
+    let mut accept_errors = AcceptErrors::new();
     loop {
         // accept: the next client (slide 50); one failed accept does not end the server
         let (connectionfd, client_address) = match accept(&fd) {
-            Ok(accepted) => accepted,
+            Ok(accepted) => {
+                accept_errors.succeeded();
+                accepted
+            }
             Err(err) => {
-                diag::error(&err.to_string());
+                // Out of descriptors: pause rather than spin (common::backoff)
+                accept_errors.failed(&err);
                 continue;
             }
         };

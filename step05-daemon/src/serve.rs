@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::backoff::AcceptErrors;
 use common::inet::inet_aton;
 use common::pidfile::PidFile;
 use common::process::{_exit, fork, ForkResult, Pid};
@@ -77,6 +78,7 @@ pub fn serve(
     overrides: &Overrides,
     mut settings: Settings,
 ) -> Result<(), CallError> {
+    let mut accept_errors = AcceptErrors::new();
     loop {
         // Wait for a client or a signal, whichever comes first
         let (client_waiting, signals) = daemon.signals.wait(&daemon.listening)?;
@@ -94,10 +96,13 @@ pub fn serve(
 
         // accept, then as in step04: busy, or fork a child for this client
         let (connectionfd, client_address) = match accept(&daemon.listening) {
-            Ok(accepted) => accepted,
+            Ok(accepted) => {
+                accept_errors.succeeded();
+                accepted
+            }
             Err(err) if err.errno() == Some(Errno::EAGAIN) => continue,
             Err(err) => {
-                diag::error(&err.to_string());
+                accept_errors.failed(&err);
                 continue;
             }
         };

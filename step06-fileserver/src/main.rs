@@ -28,6 +28,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use common::backoff::AcceptErrors;
 use common::daemon::{become_daemon, become_user, lookup_user, Readiness};
 use common::inet::inet_aton;
 use common::pidfile::PidFile;
@@ -284,6 +285,7 @@ fn serve(server: Server) -> Result<(), CallError> {
         bytes.extend_from_slice(body.as_bytes());
         bytes
     };
+    let mut accept_errors = AcceptErrors::new();
     loop {
         // Wait for a client or a stop signal, whichever comes first
         let (client_waiting, signals) = server.signals.wait(&server.fd)?;
@@ -299,10 +301,14 @@ fn serve(server: Server) -> Result<(), CallError> {
             continue;
         }
         let (connectionfd, peer) = match accept_addr(&server.fd) {
-            Ok(accepted) => accepted,
+            Ok(accepted) => {
+                accept_errors.succeeded();
+                accepted
+            }
             Err(err) if err.errno() == Some(Errno::EAGAIN) => continue,
             Err(err) => {
-                diag::error(&err.to_string());
+                // Out of descriptors: pause rather than spin (common::backoff)
+                accept_errors.failed(&err);
                 continue;
             }
         };
