@@ -30,3 +30,7 @@ use std::time::Duration;
 /// The deadline for any single wait in a test: long enough for a loaded CI machine,
 /// short enough that a hang fails the test instead of the whole run.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A server to test with several binaries at once: its crate, its extra flags, a
+/// request, and the start of the answer expected.
+pub type Case<'a> = (&'a str, Vec<&'a str>, &'a [u8], &'a [u8]);

@@ -88,3 +88,14 @@ impl ReplyServer {
         self.received.join().expect("the reply server thread")
     }
 }
+
+/// Read until the peer closes, a reset, or the deadline: whatever arrived. For clients
+/// that misbehave on purpose and expect the server to cut them off.
+pub fn read_to_end_lossy(stream: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    while let Ok(n @ 1..) = stream.read(&mut chunk) {
+        out.extend_from_slice(&chunk[..n]);
+    }
+    out
+}

@@ -17,9 +17,6 @@ use tests::process::Launch;
 use tests::procfs::{children, eventually};
 use tests::{rust_binary, Server};
 
-/// A server to fault: its crate, its extra flags, a request, the answer expected.
-type Case<'a> = (&'a str, Vec<&'a str>, &'a [u8], &'a [u8]);
-
 fn prlimit(pid: i32, limit: &str) {
     let done = Launch::new(Path::new("prlimit"), &["--pid", &pid.to_string(), limit])
         .spawn()
@@ -36,7 +33,7 @@ fn servers_survive_running_out_of_descriptors() {
         return;
     }
     let www = tests::bins::workspace_root().join("step06-fileserver/www");
-    let cases: [Case; 2] = [
+    let cases: [tests::Case; 2] = [
         ("step04-respond", vec![], b"PING\n", b"PONG\r\n"),
         (
             "step06-fileserver",

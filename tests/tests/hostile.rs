@@ -1,0 +1,169 @@
+//! Hostile input: noise, mangled requests, endless lines and slow clients. After each,
+//! the server still answers a normal client, its parent did not grow, nothing panicked.
+
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tests::data::random_bytes;
+use tests::net;
+use tests::{rust_binary, Server};
+
+/// Peak resident memory of a process, from `/proc/PID/status` (VmHWM), in KiB.
+fn peak_rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Send `bytes` and close; ignore what happens (the server may reset us, rightly).
+fn throw(addr: SocketAddr, bytes: &[u8]) {
+    let mut stream = net::connect(addr);
+    let _ = stream.write_all(bytes);
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = net::read_to_end_lossy(&mut stream);
+}
+
+/// The hostile inputs: noise with NULs, a valid request with one part mangled each
+/// way, and two megabytes without a newline.
+fn hostile_inputs() -> Vec<Vec<u8>> {
+    let valid = b"GET /style.css HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n".to_vec();
+    let mut inputs: Vec<Vec<u8>> = (0..20)
+        .map(|i| random_bytes(100 + i, 1 + (i as usize * 997) % 65536))
+        .collect();
+    for i in 0..valid.len() {
+        for replacement in [0u8, b'\n', b'\r', 0xff, b'%', b' '] {
+            if i % 3 == 0 {
+                let mut mangled = valid.clone();
+                mangled[i] = replacement;
+                inputs.push(mangled);
+            }
+        }
+    }
+    inputs.push(vec![b'A'; 2 << 20]);
+    inputs.push([b"ECHO ".as_slice(), &[0u8; 4096], b"\n"].concat());
+    inputs
+}
+
+/// step02, step04 and step06 take every hostile input and then serve a normal client;
+/// the parent stays small and nothing panics.
+#[test]
+fn servers_survive_hostile_bytes() {
+    let www = tests::bins::workspace_root().join("step06-fileserver/www");
+    let servers: [tests::Case; 3] = [
+        ("step02-receive", vec!["-B", "65536"], b"still here\n", b""),
+        ("step04-respond", vec![], b"PING\n", b"PONG\r\n"),
+        (
+            "step06-fileserver",
+            vec!["--root", www.to_str().unwrap()],
+            b"GET /style.css HTTP/1.0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n",
+        ),
+    ];
+    let inputs = hostile_inputs();
+    for (step, args, normal, answer) in servers {
+        let server = Server::start(&rust_binary(step), &args);
+        for input in &inputs {
+            throw(server.addr, input);
+        }
+        let mut client = net::connect(server.addr);
+        client.write_all(normal).unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        let reply = net::read_to_end(&mut client);
+        assert!(
+            reply.starts_with(answer),
+            "{step}: {:?}",
+            String::from_utf8_lossy(&reply[..reply.len().min(80)])
+        );
+        if step == "step02-receive" {
+            server
+                .proc
+                .wait_stderr_count("Connection closed:", inputs.len() + 1);
+        }
+        let parent_kib = peak_rss_kib(server.proc.pid());
+        assert!(
+            parent_kib < 32 * 1024,
+            "{step}: parent peaked at {parent_kib} KiB"
+        );
+        assert!(
+            !server.proc.stderr().contains("panicked"),
+            "{step}: {}",
+            server.proc.stderr()
+        );
+    }
+}
+
+/// 200 clients trickling a byte a second (`--timeout 2`): throughout, a normal request
+/// is answered within the timeout plus one second.
+#[test]
+fn servers_stay_responsive_under_200_slow_clients() {
+    let www = tests::bins::workspace_root().join("step06-fileserver/www");
+    let servers: [tests::Case; 2] = [
+        (
+            "step04-respond",
+            vec!["-t", "2", "-m", "300"],
+            b"PING\n",
+            b"PONG\r\n",
+        ),
+        (
+            "step06-fileserver",
+            vec![
+                "--timeout",
+                "2",
+                "--max-clients",
+                "300",
+                "--root",
+                www.to_str().unwrap(),
+            ],
+            b"GET /style.css HTTP/1.0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n",
+        ),
+    ];
+    for (step, args, normal, answer) in servers {
+        let server = Server::start(&rust_binary(step), &args);
+        let addr = server.addr;
+        let trickle = thread::spawn(move || {
+            let mut slow: Vec<TcpStream> = (0..200).map(|_| net::connect(addr)).collect();
+            for second in 0..4 {
+                for stream in &mut slow {
+                    let _ = stream.write_all(if second == 0 { b"G" } else { b"E" });
+                }
+                // Pacing, not synchronisation: this is what a slow client is.
+                thread::sleep(Duration::from_secs(1));
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(4);
+        let mut asked = 0;
+        while Instant::now() < deadline {
+            let start = Instant::now();
+            let mut client = net::connect(addr);
+            client.write_all(normal).unwrap();
+            client.shutdown(Shutdown::Write).unwrap();
+            let reply = net::read_to_end(&mut client);
+            let took = start.elapsed();
+            assert!(
+                reply.starts_with(answer),
+                "{step}: {:?}",
+                String::from_utf8_lossy(&reply)
+            );
+            assert!(
+                took < Duration::from_secs(3),
+                "{step}: answered after {took:?}"
+            );
+            asked += 1;
+            thread::sleep(Duration::from_millis(250));
+        }
+        trickle.join().unwrap();
+        assert!(
+            asked >= 8,
+            "{step}: only {asked} normal requests during the storm"
+        );
+    }
+}
