@@ -312,7 +312,13 @@ impl Proc {
     ///
     /// If it is still running after the deadline (it is killed first).
     pub fn wait_exit(&mut self) -> Finished {
-        let deadline = Instant::now() + TIMEOUT;
+        self.wait_exit_within(TIMEOUT)
+    }
+
+    /// [`Proc::wait_exit`] with a longer deadline, for a program that runs for a set
+    /// time (a load generator).
+    pub fn wait_exit_within(&mut self, limit: std::time::Duration) -> Finished {
+        let deadline = Instant::now() + limit;
         // Output pipes reach end of file when the process (and anything it forked)
         // exits; only then is waitpid sure not to block.
         let closed = self.stdout.wait_until(deadline, |_, closed| closed)
@@ -327,7 +333,7 @@ impl Proc {
         }
         assert!(
             closed,
-            "{} did not exit within {TIMEOUT:?}; stderr:\n{}",
+            "{} did not exit within {limit:?}; stderr:\n{}",
             self.name,
             self.stderr()
         );
