@@ -332,3 +332,51 @@ fn step05_survives_a_sighup_storm() {
     assert_eq!(net::read_to_end(&mut client), b"PONG\r\n");
     assert!(stat_alive(server.proc.pid()));
 }
+
+/// A client that floods requests without reading the replies, then resets: the child
+/// meets the reset mid-reply, logs one line and exits; the parent serves the next client.
+#[test]
+fn protocol_servers_survive_a_reset_mid_reply() {
+    let dir = TempDir::new("reset45");
+    let pid_file = dir.join("d.pid");
+    let config = dir.join("d.toml");
+    std::fs::write(&config, "log = \"stderr\"\n").unwrap();
+    let servers = [
+        Server::start(&rust_binary("step04-respond"), &[]),
+        Server::start(
+            &rust_binary("step05-daemon"),
+            &[
+                "-f",
+                "-c",
+                config.to_str().unwrap(),
+                "--pid-file",
+                pid_file.to_str().unwrap(),
+            ],
+        ),
+    ];
+    let line = format!("ECHO {}\n", "x".repeat(1000));
+    for server in &servers {
+        let mut flood = net::connect(server.addr);
+        flood.set_nonblocking(true).unwrap();
+        // Write until both directions' buffers are full: the child is then blocked
+        // sending replies nobody reads.
+        let mut written = 0;
+        while written < (64 << 20) {
+            match flood.write(line.as_bytes()) {
+                Ok(n) => written += n,
+                Err(_) => break,
+            }
+        }
+        assert!(written > 1 << 20, "the buffers took only {written} bytes");
+        net::reset(flood);
+        server.proc.wait_stderr("Connection reset by peer");
+        eventually("the child is gone", || {
+            children(server.proc.pid()).is_empty()
+        });
+        let mut client = net::connect(server.addr);
+        client.write_all(b"PING\n").unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(net::read_to_end(&mut client), b"PONG\r\n");
+        assert!(!server.proc.stderr().contains("panicked"));
+    }
+}
