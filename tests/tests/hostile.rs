@@ -23,6 +23,15 @@ fn peak_rss_kib(pid: i32) -> u64 {
         .unwrap()
 }
 
+/// [`peak_rss_kib`] of a process that may exit meanwhile (then `None`).
+fn peak_rss_of_live(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+}
+
 /// Send `bytes` and close; ignore what happens (the server may reset us, rightly).
 fn throw(addr: SocketAddr, bytes: &[u8]) {
     let mut stream = net::connect(addr);
@@ -165,5 +174,43 @@ fn servers_stay_responsive_under_200_slow_clients() {
             asked >= 8,
             "{step}: only {asked} normal requests during the storm"
         );
+    }
+}
+
+/// Memory per child stays bounded: 50 clients, each holding a child with a half-sent
+/// request, and no child's peak resident memory reaches 16 MiB (its buffers are capped:
+/// a request head at 16 KiB, a protocol line at 1 KiB).
+#[test]
+fn children_memory_stays_bounded() {
+    let www = tests::bins::workspace_root().join("step06-fileserver/www");
+    let servers: [tests::Case; 2] = [
+        ("step04-respond", vec!["-m", "100"], b"ECHO ", b""),
+        (
+            "step06-fileserver",
+            vec!["--max-clients", "100", "--root", www.to_str().unwrap()],
+            b"GET / HTTP/1.1\r\nX: ",
+            b"",
+        ),
+    ];
+    for (step, args, partial, _) in servers {
+        let server = Server::start(&rust_binary(step), &args);
+        let mut held = Vec::new();
+        for _ in 0..50 {
+            let mut client = net::connect(server.addr);
+            client.write_all(partial).unwrap();
+            client.write_all(&[b'z'; 900]).unwrap();
+            held.push(client);
+        }
+        let mut kids = Vec::new();
+        tests::procfs::eventually("a child for every client", || {
+            kids = tests::procfs::children(server.proc.pid());
+            kids.len() == 50
+        });
+        let worst = kids
+            .iter()
+            .filter_map(|c| peak_rss_of_live(c.pid))
+            .max()
+            .unwrap();
+        assert!(worst < 16 * 1024, "{step}: a child peaked at {worst} KiB");
     }
 }
