@@ -6,8 +6,10 @@
 //! idle connection (then close quietly) and the time a request head may take to
 //! arrive in full (then 408): a client trickling a byte at a time does not reset it.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::net::SocketAddr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -26,7 +28,7 @@ use crate::sendfile::{send_head, sendfile_range};
 use crate::status::Status;
 
 /// What every child needs to know about the site.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Site {
     /// The document root and the link rules.
     pub resolver: Resolver,
@@ -147,16 +149,24 @@ fn respond(conn: &Socket, req: &Request, site: &Site) -> Result<(Status, u64), C
     };
     match site.resolver.locate(&segments) {
         Found::Missing => error(Status::NotFound),
-        Found::File(path) => serve_file(conn, req, &path),
+        Found::Denied => error(Status::Forbidden),
+        Found::File(file, meta) => serve_file(
+            conn,
+            req,
+            file,
+            &meta,
+            Path::new(OsStr::from_bytes(&decoded)),
+        ),
         Found::Directory(dir) => {
             if !req.path.ends_with(b"/") {
                 // Relative links in the directory's page resolve against the URL, so
                 // /docs must become /docs/ (else "a.txt" would mean /a.txt).
                 return redirect_to_slash(conn, req, &segments);
             }
-            let index = dir.join("index.html");
-            if index.is_file() {
-                serve_file(conn, req, &index)
+            let mut index = segments.clone();
+            index.push(b"index.html");
+            if let Found::File(file, meta) = site.resolver.locate(&index) {
+                serve_file(conn, req, file, &meta, Path::new("index.html"))
             } else if !site.listing {
                 error(Status::Forbidden)
             } else {
@@ -203,36 +213,15 @@ fn redirect_to_slash(
     send_small(conn, req, head, body.as_bytes())
 }
 
-/// A file: conditionals, ranges, then the head and `sendfile`.
-fn serve_file(conn: &Socket, req: &Request, path: &Path) -> Result<(Status, u64), CallError> {
-    let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m)));
-    let (file, meta) = match opened {
-        Ok(opened) => opened,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((
-                Status::NotFound,
-                send_error(
-                    conn,
-                    Status::NotFound,
-                    req.method,
-                    req.minor,
-                    req.keep_alive,
-                )?,
-            ))
-        }
-        Err(_) => {
-            return Ok((
-                Status::Forbidden,
-                send_error(
-                    conn,
-                    Status::Forbidden,
-                    req.method,
-                    req.minor,
-                    req.keep_alive,
-                )?,
-            ))
-        }
-    };
+/// A file, already open: conditionals, ranges, then the head and `sendfile`. `path`
+/// names it, for its Content-Type.
+fn serve_file(
+    conn: &Socket,
+    req: &Request,
+    file: File,
+    meta: &std::fs::Metadata,
+    path: &Path,
+) -> Result<(Status, u64), CallError> {
     let len = meta.len();
     let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
     let tag = ranges::etag(len, modified);

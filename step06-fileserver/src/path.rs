@@ -8,14 +8,18 @@
 //! 2. split on `/`, drop empty and `.` segments, refuse `..` outright (404): a server
 //!    that tried to resolve `a/../b` itself invites mistakes, and no link needs it.
 //! 3. hide dot files and dot directories (`.git/`, `.env`): 404 unless `--show-hidden`.
-//! 4. on the file system: the real path (symlinks followed) must still be under the
-//!    root, unless `--follow-symlinks` (for a root assembled from links).
+//! 4. on the file system: open it with `openat2(RESOLVE_BENEATH)`, so the kernel
+//!    refuses any symlink that leads out of the root, unless `--follow-symlinks` (for a
+//!    root assembled from links).
 //!
 //! Steps 1–3 are pure ([`decode`], [`segments`]) and tested as a table; step 4 is
 //! [`Resolver::locate`].
 
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
+use std::fs::{File, Metadata, OpenOptions};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Why a path is refused before the file system is asked.
@@ -71,29 +75,41 @@ pub fn segments(decoded: &[u8], show_hidden: bool) -> Result<Vec<&[u8]>, Refused
 }
 
 /// What a path names on disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Found {
-    /// A regular file.
-    File(PathBuf),
-    /// A directory.
+    /// A regular file, opened, with its metadata (from the open descriptor, so the two
+    /// cannot disagree).
+    File(File, Metadata),
+    /// A directory: its path, for the listing.
     Directory(PathBuf),
     /// Nothing we will serve: 404.
     Missing,
+    /// There, but not readable by the server: 403.
+    Denied,
 }
 
 /// The document root and the rules about links.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Resolver {
     root: PathBuf,
+    root_fd: OwnedFd,
     follow_symlinks: bool,
     show_hidden: bool,
 }
 
 impl Resolver {
-    /// `root` must exist; it is made absolute and free of symlinks once, here.
+    /// `root` must exist; it is made absolute once, here, and opened: every lookup is
+    /// relative to this descriptor.
     pub fn new(root: &Path, follow_symlinks: bool, show_hidden: bool) -> std::io::Result<Resolver> {
+        let root = std::fs::canonicalize(root)?;
+        let root_fd = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&root)?
+            .into();
         Ok(Resolver {
-            root: std::fs::canonicalize(root)?,
+            root,
+            root_fd,
             follow_symlinks,
             show_hidden,
         })
@@ -109,28 +125,59 @@ impl Resolver {
         self.show_hidden
     }
 
-    /// Step 4: look the segments up under the root.
+    /// Step 4: open the segments under the root with `openat2(2)`.
+    ///
+    /// `RESOLVE_BENEATH` makes the kernel itself refuse any resolution that would leave
+    /// the root (a `..`, an absolute symlink, a symlink whose target lies outside), with
+    /// `EXDEV`. The check and the open are one system call: a symlink swapped in between
+    /// a check and an open (a classic race) cannot happen. `--follow-symlinks` drops the
+    /// restriction (the segments never hold `..`). `O_NONBLOCK` keeps a FIFO in the
+    /// root from blocking the child at open; only regular files and directories pass.
     pub fn locate(&self, segments: &[&[u8]]) -> Found {
-        let mut path = self.root.clone();
-        for segment in segments {
-            path.push(OsStr::from_bytes(segment));
-        }
-        let Ok(meta) = std::fs::metadata(&path) else {
+        let relative = if segments.is_empty() {
+            b".".to_vec()
+        } else {
+            segments.join(&b'/')
+        };
+        let Ok(c_path) = CString::new(relative.clone()) else {
             return Found::Missing;
         };
-        if !self.follow_symlinks {
-            // The real path, every symlink resolved, must still be under the root.
-            match std::fs::canonicalize(&path) {
-                Ok(real) if real.starts_with(&self.root) => {}
-                _ => return Found::Missing,
-            }
-        }
-        if meta.is_dir() {
-            Found::Directory(path)
-        } else if meta.is_file() {
-            Found::File(path)
+        // SAFETY: open_how is plain old data; all-zero means "no flags", then set below.
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64;
+        how.resolve = if self.follow_symlinks {
+            0
         } else {
-            // Devices, sockets, FIFOs: a FIFO would block the child for ever.
+            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS
+        };
+        // SAFETY: root_fd is an open directory, c_path a NUL-terminated string, `how` a
+        // valid open_how of the size passed; a returned fd >= 0 is ours alone.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                self.root_fd.as_raw_fd(),
+                c_path.as_ptr(),
+                &how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if fd < 0 {
+            return match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EACCES) => Found::Denied,
+                _ => Found::Missing,
+            };
+        }
+        // SAFETY: fd was just returned by openat2 and nothing else owns it.
+        let file = unsafe { File::from_raw_fd(fd as RawFd) };
+        let Ok(meta) = file.metadata() else {
+            return Found::Missing;
+        };
+        if meta.is_dir() {
+            Found::Directory(self.root.join(OsStr::from_bytes(&relative)))
+        } else if meta.is_file() {
+            Found::File(file, meta)
+        } else {
+            // Devices, sockets, FIFOs: nothing to serve.
             Found::Missing
         }
     }
@@ -206,13 +253,19 @@ mod tests {
         std::fs::write(base.join("secret.txt"), "out").unwrap();
         std::os::unix::fs::symlink(base.join("secret.txt"), base.join("root/out.txt")).unwrap();
         std::os::unix::fs::symlink("sub/in.txt", base.join("root/in-link.txt")).unwrap();
+        std::os::unix::fs::symlink("/etc", base.join("root/etc")).unwrap();
         let strict = Resolver::new(&base.join("root"), false, false).unwrap();
-        assert_eq!(strict.locate(&[b"out.txt"]), Found::Missing);
-        assert!(matches!(strict.locate(&[b"in-link.txt"]), Found::File(_)));
+        assert!(matches!(strict.locate(&[b"out.txt"]), Found::Missing));
+        assert!(matches!(
+            strict.locate(&[b"etc", b"passwd"]),
+            Found::Missing
+        ));
+        assert!(matches!(strict.locate(&[b"in-link.txt"]), Found::File(..)));
         assert!(matches!(strict.locate(&[b"sub"]), Found::Directory(_)));
-        assert_eq!(strict.locate(&[b"nope"]), Found::Missing);
+        assert!(matches!(strict.locate(&[]), Found::Directory(_)));
+        assert!(matches!(strict.locate(&[b"nope"]), Found::Missing));
         let trusting = Resolver::new(&base.join("root"), true, false).unwrap();
-        assert!(matches!(trusting.locate(&[b"out.txt"]), Found::File(_)));
+        assert!(matches!(trusting.locate(&[b"out.txt"]), Found::File(..)));
         std::fs::remove_dir_all(&base).unwrap();
     }
 }
