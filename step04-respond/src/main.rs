@@ -39,8 +39,10 @@ use step04_respond::reaper::{child_started, children_alive, install_sigchld_hand
 use step04_respond::session::{refuse, serve_client};
 
 /// Slide 50's `QLEN`: connections the kernel completes while the parent is busy
-/// forking. A teaching value; step06 explains why a web server wants far more.
-const QLEN: i32 = 10;
+/// forking. A teaching value, the default of `--backlog`: with 200 clients connecting
+/// at once it overflows, and clients wait seconds for SYN retransmissions or are reset
+/// (README, "Try this"). step05 and step06 ask for SOMAXCONN.
+const QLEN: u16 = 10;
 
 const EXIT_CODES: &str = "\
 Exit codes (the lecture's numbering, shared by all the steps):
@@ -64,6 +66,11 @@ struct Cli {
     #[arg(short = 'm', long, default_value_t = 64, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_clients: u32,
+
+    /// Length of the listen queue (slide 50's QLEN is 10; try 128 under a burst of clients)
+    #[arg(long, default_value_t = QLEN, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    backlog: u16,
 
     /// Close a connection idle for this many seconds (0: never)
     #[arg(short = 't', long, default_value_t = 30, value_name = "SECS",
@@ -98,7 +105,7 @@ fn serve(cli: &Cli) -> Result<(), CallError> {
     setsockopt_reuseaddr(&fd)?;
     let my_address = SockaddrIn::new(inet_aton(&cli.server.bind)?, cli.server.port);
     bind(&fd, &my_address)?;
-    listen(&fd, QLEN)?;
+    listen(&fd, i32::from(cli.backlog))?;
     let my_address = getsockname(&fd)?;
     diag::report(&format!("listening on {my_address}"));
 
