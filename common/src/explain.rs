@@ -9,7 +9,7 @@
 //!
 //! The wrappers in [`socket`](crate::socket) narrate themselves; a program only calls
 //! [`enable`] once, at start-up, when the user passed `--explain`. Lines go to stderr
-//! through [`diag::report`](crate::diag::report), never to stdout (that is data). A
+//! through [`diag::report`], never to stdout (that is data). A
 //! failed call shows the symbolic errno, as strace does, because that is the name to
 //! look up in the man page's ERRORS section.
 //!

@@ -15,7 +15,8 @@
 //! | `sendall` (slide 29)                         | [`sendall`](mod@sendall)              |
 //! | the right way to close (slide 31)            | [`close`]                             |
 //! | `perror` + `exit(code)`                      | [`error`], [`diag`]                   |
-//! | `sigaction` for SIGINT/SIGTERM               | [`signals`]                           |
+//! | `sigaction` for SIGINT/SIGTERM, a self-pipe  | [`signals`]                           |
+//! | what to do when `accept` fails (`EMFILE`)    | [`backoff`]                           |
 //! | `fork`, `_exit` (slide 49)                   | [`process`]                           |
 //! | the daemon routine (slides 35–43)            | [`daemon`], [`pidfile`]               |
 //! | `write(1, …)` of received bytes              | [`stdio`]                             |
