@@ -38,7 +38,7 @@ extern "C" fn on_sigchld(_signal: libc::c_int) {
     unsafe { *libc::__errno_location() = saved_errno };
 }
 
-/// Install [`on_sigchld`] for SIGCHLD, with `SA_RESTART`.
+/// Install the `on_sigchld` handler (above) for SIGCHLD, with `SA_RESTART`.
 ///
 /// ```c
 /// sa.sa_handler = on_sigchld;
