@@ -110,6 +110,10 @@ pub fn outcome<T>(
     show: impl FnOnce(&T) -> String,
     why: &str,
 ) {
+    // Checked first: the servers call this on every recv, and `show` allocates.
+    if !enabled() {
+        return;
+    }
     match result {
         Ok(value) => ok(call, show(value), why),
         Err(err) => failed(call, err),

@@ -359,6 +359,56 @@ pub fn recv(socket: &Socket, buffer: &mut [u8]) -> Result<usize, CallError> {
     result
 }
 
+/// [`recv`] into the unused capacity of `buffer`, appending what arrived; returns the
+/// count, 0 at end of file.
+///
+/// ```c
+/// ssize_t n = recv(sockfd, buf + used, size - used, 0);   /* then used += n */
+/// ```
+///
+/// The same call as [`recv`], without a second buffer to copy from and without zeroing
+/// memory the kernel is about to overwrite: a forked child then touches (and so
+/// faults in) only the pages that bytes actually land in.
+///
+/// # Errors
+///
+/// As [`recv`]. A `buffer` with no spare capacity receives nothing and returns 0, like
+/// `recv` with a length of 0: reserve room first.
+///
+/// ```no_run
+/// # let connection = common::socket::socket(socket2::Domain::IPV4, socket2::Type::STREAM).unwrap();
+/// let mut buffer = Vec::with_capacity(4096);
+/// let n = common::socket::recv_append(&connection, &mut buffer).unwrap();
+/// assert_eq!(buffer.len(), n);
+/// ```
+pub fn recv_append(socket: &Socket, buffer: &mut Vec<u8>) -> Result<usize, CallError> {
+    let before = buffer.len();
+    let room = buffer.capacity() - before;
+    let result = socket
+        .recv(buffer.spare_capacity_mut())
+        .map_err(|e| CallError::from_io("recv", e));
+    if let Ok(n) = result {
+        // SAFETY: recv wrote (initialised) the first n bytes of the spare capacity.
+        unsafe { buffer.set_len(before + n) };
+    }
+    explain::outcome(
+        || {
+            format!(
+                "recv({}, {}, {room}, 0)",
+                socket.as_raw_fd(),
+                explain::quote(&buffer[before..]),
+            )
+        },
+        &result,
+        |n| n.to_string(),
+        match result {
+            Ok(0) => "0 bytes: the peer closed its side (end of file)",
+            _ => "whatever had arrived, at most the room left in the buffer",
+        },
+    );
+    result
+}
+
 /// Send bytes; may send fewer than asked (slide 28). See [`sendall`](crate::sendall::sendall).
 ///
 /// ```c

@@ -5,7 +5,8 @@
 //! what they receive straight to file descriptor 1 with `write(2)`, as the C does,
 //! so a byte received is a byte on stdout.
 
-use std::io;
+use std::fmt;
+use std::os::fd::{BorrowedFd, RawFd};
 
 use crate::error::CallError;
 use crate::explain;
@@ -35,7 +36,7 @@ use crate::explain;
 pub fn write_stdout(data: &[u8]) -> Result<(), CallError> {
     let mut done = 0;
     while done < data.len() {
-        let result = nix::unistd::write(io::stdout(), &data[done..]);
+        let result = nix::unistd::write(standard(libc::STDOUT_FILENO), &data[done..]);
         explain::ok(
             || {
                 format!(
@@ -44,10 +45,7 @@ pub fn write_stdout(data: &[u8]) -> Result<(), CallError> {
                     data.len() - done
                 )
             },
-            match result {
-                Ok(n) => n.to_string(),
-                Err(errno) => format!("-1 {errno:?}"),
-            },
+            Returned(result),
             "to stdout, unbuffered and verbatim",
         );
         match result {
@@ -79,7 +77,7 @@ pub fn write_stdout(data: &[u8]) -> Result<(), CallError> {
 /// ```
 pub fn read_stdin(buffer: &mut [u8]) -> Result<usize, CallError> {
     loop {
-        let result = nix::unistd::read(io::stdin(), buffer);
+        let result = nix::unistd::read(standard(libc::STDIN_FILENO), buffer);
         explain::ok(
             || {
                 let got = result.map_or(0, |n| n);
@@ -89,16 +87,34 @@ pub fn read_stdin(buffer: &mut [u8]) -> Result<usize, CallError> {
                     buffer.len()
                 )
             },
-            match result {
-                Ok(n) => n.to_string(),
-                Err(errno) => format!("-1 {errno:?}"),
-            },
+            Returned(result),
             "from stdin; 0 means end of file",
         );
         match result {
             Ok(n) => return Ok(n),
             Err(nix::errno::Errno::EINTR) => continue,
             Err(errno) => return Err(CallError::from_errno("read", errno as i32)),
+        }
+    }
+}
+
+/// Standard input or output by number. Rust's `io::stdout()` would do too, but its
+/// first use builds (and allocates) Rust's line buffer: a cost, page faults included,
+/// that every forked child of a server would pay again for nothing.
+fn standard(fd: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: 0 and 1 belong to the process for its whole life; if one was closed,
+    // read and write fail with EBADF (no memory is involved).
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// What `read`/`write` returned, as strace shows it; formatted only when narrating.
+struct Returned(nix::Result<usize>);
+
+impl fmt::Display for Returned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Ok(n) => write!(f, "{n}"),
+            Err(errno) => write!(f, "-1 {errno:?}"),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::close::close_gracefully;
-use common::socket::{recv, setsockopt_rcvtimeo};
+use common::socket::{recv_append, setsockopt_rcvtimeo};
 use common::{diag, CallError};
 use nix::errno::Errno;
 use socket2::Socket;
@@ -26,6 +26,9 @@ use crate::request::{self, Head, Method, Request};
 use crate::response::{self, content_type};
 use crate::sendfile::{send_head, sendfile_range};
 use crate::status::Status;
+
+/// Room for one `recv`: a request head usually fits many times over.
+pub const RECV_ROOM: usize = 16 * 1024;
 
 /// What every child needs to know about the site.
 #[derive(Debug)]
@@ -42,16 +45,23 @@ pub struct Site {
 
 /// How a conversation ended without an error.
 enum End {
-    /// Close the right way (after `Connection: close`, an error response, or EOF).
+    /// Close the right way: shutdown, drain, close (after an error response, when the
+    /// client may still be sending).
     Close,
-    /// Idle past the timeout, or the client left: just close.
+    /// Idle past the timeout, the client left, or it asked to close and has nothing
+    /// more to send: just close.
     Quietly,
 }
 
 /// Serve the connection; return the child's exit status (0, or 7 when sending failed,
 /// 6 when receiving did). A failure is one log line naming the client.
-pub fn serve_connection(conn: Socket, peer: SocketAddr, site: &Site) -> u8 {
-    match converse(&conn, peer, site) {
+///
+/// `buffer` receives the requests: empty, with [`RECV_ROOM`] reserved. The parent
+/// allocates it once, before its loop, and every child inherits it with the rest of
+/// the parent's memory: a child then allocates nothing to start, and copies only the
+/// page its first request lands in.
+pub fn serve_connection(conn: Socket, peer: SocketAddr, site: &Site, buffer: &mut Vec<u8>) -> u8 {
+    match converse(&conn, peer, site, buffer) {
         Ok(End::Close) => {
             let _ = close_gracefully(conn);
             0
@@ -64,22 +74,27 @@ pub fn serve_connection(conn: Socket, peer: SocketAddr, site: &Site) -> u8 {
     }
 }
 
-fn converse(conn: &Socket, peer: SocketAddr, site: &Site) -> Result<End, CallError> {
+fn converse(
+    conn: &Socket,
+    peer: SocketAddr,
+    site: &Site,
+    buffer: &mut Vec<u8>,
+) -> Result<End, CallError> {
     // A client that stops reading makes sendfile fail after the timeout, instead of
     // holding this process for ever.
     conn.set_write_timeout(Some(site.timeout))
         .map_err(|e| CallError::from_io("setsockopt", e))?;
     setsockopt_rcvtimeo(conn, Some(site.timeout))?;
-    let mut buffer: Vec<u8> = Vec::with_capacity(8192);
-    let mut chunk = vec![0u8; 16 * 1024];
+    // One buffer for the connection; recv appends to it, parse reads from its start.
+    buffer.clear();
     loop {
         let deadline = Instant::now() + site.timeout;
         let mut shortened = false;
         let (request, consumed) = loop {
-            match request::parse(&buffer) {
+            match request::parse(buffer) {
                 Head::Complete(request, consumed) => break (request, consumed),
                 Head::Rejected(status) => {
-                    let line = request::request_line(&buffer);
+                    let line = request::request_line(buffer);
                     let sent = send_error(conn, status, Method::Get, 1, false)?;
                     access_log(site, peer, &line, status, sent);
                     return Ok(End::Close);
@@ -96,17 +111,21 @@ fn converse(conn: &Socket, peer: SocketAddr, site: &Site) -> Result<End, CallErr
             let received = if timed_out {
                 Err(CallError::from_errno("recv", libc::EAGAIN))
             } else {
-                recv(conn, &mut chunk)
+                if buffer.capacity() - buffer.len() < RECV_ROOM / 4 {
+                    // parse refuses a head over MAX_HEAD, so this stays bounded.
+                    buffer.reserve(RECV_ROOM);
+                }
+                recv_append(conn, buffer)
             };
             match received {
                 Ok(0) => return Ok(End::Quietly),
-                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                Ok(_) => {}
                 Err(e) if e.is_interrupted() => continue,
                 Err(e) if e.errno() == Some(Errno::EAGAIN) && buffer.is_empty() => {
                     return Ok(End::Quietly)
                 }
                 Err(e) if e.errno() == Some(Errno::EAGAIN) => {
-                    let line = request::request_line(&buffer);
+                    let line = request::request_line(buffer);
                     let sent = send_error(conn, Status::RequestTimeout, Method::Get, 1, false)?;
                     access_log(site, peer, &line, Status::RequestTimeout, sent);
                     return Ok(End::Close);
@@ -119,12 +138,20 @@ fn converse(conn: &Socket, peer: SocketAddr, site: &Site) -> Result<End, CallErr
         if shortened {
             setsockopt_rcvtimeo(conn, Some(site.timeout))?;
         }
-        let line = request::request_line(&buffer);
+        let line = request::request_line(buffer);
         buffer.drain(..consumed);
         let (status, sent) = respond(conn, &request, site)?;
         access_log(site, peer, &line, status, sent);
         if !request.keep_alive {
-            return Ok(End::Close);
+            // The client asked to close (`Connection: close`, or HTTP/1.0): it sends
+            // nothing more (RFC 9112 section 9.6), so there is nothing to drain and a
+            // plain close cannot reset the connection. Only bytes it sent anyway, left
+            // in the buffer, call for the staged close.
+            return Ok(if buffer.is_empty() {
+                End::Quietly
+            } else {
+                End::Close
+            });
         }
     }
 }

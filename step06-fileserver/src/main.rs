@@ -43,8 +43,9 @@ use nix::sys::signal::Signal;
 use socket2::{Domain, Socket, Type};
 use step04_respond::reaper::{child_started, children_alive, install_sigchld_handler};
 use step04_respond::session::refuse_with;
-use step06_fileserver::connection::{serve_connection, Site};
+use step06_fileserver::connection::{serve_connection, Site, RECV_ROOM};
 use step06_fileserver::path::Resolver;
+use step06_fileserver::request;
 use step06_fileserver::response;
 use step06_fileserver::status::Status;
 
@@ -285,6 +286,20 @@ fn serve(server: Server) -> Result<(), CallError> {
         bytes.extend_from_slice(body.as_bytes());
         bytes
     };
+    // Parse one request here, in the parent: on first use httparse asks the CPU which
+    // SIMD instructions it has (CPUID, a trap to the hypervisor on a virtual machine),
+    // and every child inherits the answer instead of asking again (README, "Performance").
+    let _ = request::parse(b"GET / HTTP/1.1\r\nHost: warm-up\r\n\r\n");
+    // And tidy the heap: malloc_trim merges the small free blocks start-up left behind.
+    // Otherwise each child's first large allocation merges them itself, writing to (and
+    // so copying) every page they sit in.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: no other thread is using the allocator (this program has one thread).
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    // The children's receive buffer, allocated once here (see serve_connection).
+    let mut buffer = Vec::with_capacity(RECV_ROOM);
     let mut accept_errors = AcceptErrors::new();
     loop {
         // Wait for a client or a stop signal, whichever comes first
@@ -332,7 +347,12 @@ fn serve(server: Server) -> Result<(), CallError> {
                     pid_file.forget_in_child();
                 }
                 let _ = close(server.fd);
-                _exit(serve_connection(connectionfd, peer, &server.site));
+                _exit(serve_connection(
+                    connectionfd,
+                    peer,
+                    &server.site,
+                    &mut buffer,
+                ));
             }
             Ok(ForkResult::Parent { .. }) => {
                 child_started();
