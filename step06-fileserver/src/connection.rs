@@ -403,13 +403,10 @@ fn access_log(site: &Site, peer: SocketAddr, line: &str, status: Status, bytes: 
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let month = MONTHS[(t.month as usize).saturating_sub(1) % 12];
-    let size = if bytes == 0 {
-        "-".to_string()
-    } else {
-        bytes.to_string()
-    };
+    let size: &dyn std::fmt::Display = if bytes == 0 { &"-" } else { &bytes };
+    // With its newline: one write(2) per line, so lines from many children never mix.
     let record = format!(
-        "{} - - [{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000] \"{line}\" {} {size}",
+        "{} - - [{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000] \"{line}\" {} {size}\n",
         peer.ip(),
         t.day,
         t.year,
@@ -419,9 +416,9 @@ fn access_log(site: &Site, peer: SocketAddr, line: &str, status: Status, bytes: 
         status.code()
     );
     if site.log_to_syslog {
-        diag::report(&record);
+        diag::report(record.trim_end());
     } else {
-        // stdout is data: the access log is this server's output. One write per line.
-        let _ = common::stdio::write_stdout(format!("{record}\n").as_bytes());
+        // stdout is data: the access log is this server's output.
+        let _ = common::stdio::write_stdout(record.as_bytes());
     }
 }

@@ -16,6 +16,8 @@
 //! - persistence (RFC 9112 9.3): HTTP/1.1 keeps the connection unless `Connection:
 //!   close`; HTTP/1.0 closes it unless `Connection: keep-alive`.
 
+use std::fmt::Write;
+
 use crate::status::Status;
 
 /// Longest request line (method, target, version), without its line ending.
@@ -81,14 +83,20 @@ pub fn request_line(buffer: &[u8]) -> String {
         .unwrap_or(buffer.len());
     let line = buffer[..end].strip_suffix(b"\r").unwrap_or(&buffer[..end]);
     let shown = &line[..line.len().min(200)];
-    shown
-        .iter()
-        .map(|&b| match b {
-            b'"' | b'\\' => format!("\\{}", char::from(b)),
-            0x20..=0x7e => char::from(b).to_string(),
-            _ => format!("\\x{b:02x}"),
-        })
-        .collect()
+    let mut printable = String::with_capacity(shown.len() + 8);
+    for &b in shown {
+        match b {
+            b'"' | b'\\' => {
+                printable.push('\\');
+                printable.push(char::from(b));
+            }
+            0x20..=0x7e => printable.push(char::from(b)),
+            _ => {
+                let _ = write!(printable, "\\x{b:02x}");
+            }
+        }
+    }
+    printable
 }
 
 /// Parse the head at the start of `buffer`.

@@ -1,6 +1,8 @@
 //! Building a response head (RFC 9112 section 4, RFC 9110 sections 6 and 8) and the
 //! small HTML bodies of error pages.
 
+use std::borrow::Cow;
+use std::fmt::Write;
 use std::time::SystemTime;
 
 use crate::status::Status;
@@ -9,7 +11,7 @@ use crate::status::Status;
 #[derive(Debug, Clone)]
 pub struct Head {
     status: Status,
-    fields: Vec<(&'static str, String)>,
+    fields: Vec<(&'static str, Cow<'static, str>)>,
 }
 
 impl Head {
@@ -18,14 +20,14 @@ impl Head {
         Head {
             status,
             fields: vec![
-                ("Date", httpdate::fmt_http_date(SystemTime::now())),
-                ("Server", "step06-fileserver".to_string()),
+                ("Date", httpdate::fmt_http_date(SystemTime::now()).into()),
+                ("Server", "step06-fileserver".into()),
             ],
         }
     }
 
     /// Add a header field. Values come from this server (never raw request bytes).
-    pub fn field(mut self, name: &'static str, value: impl Into<String>) -> Head {
+    pub fn field(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Head {
         self.fields.push((name, value.into()));
         self
     }
@@ -39,13 +41,16 @@ impl Head {
     /// `HTTP/1.1` always (RFC 9110 6.2: a server sends its own highest version); an
     /// HTTP/1.0 client that asked to keep the connection is told it is kept.
     pub fn to_bytes(&self, minor: u8, keep_alive: bool) -> Vec<u8> {
-        let mut head = format!(
+        // One buffer, written in place (writing to a String cannot fail).
+        let mut head = String::with_capacity(256);
+        let _ = write!(
+            head,
             "HTTP/1.1 {} {}\r\n",
             self.status.code(),
             self.status.reason()
         );
         for (name, value) in &self.fields {
-            head.push_str(&format!("{name}: {value}\r\n"));
+            let _ = write!(head, "{name}: {value}\r\n");
         }
         if !keep_alive {
             head.push_str("Connection: close\r\n");
