@@ -7,6 +7,7 @@
 //! arrive in full (then 408): a client trickling a byte at a time does not reset it.
 
 use std::ffi::OsStr;
+use std::fmt::Write;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::os::unix::ffi::OsStrExt;
@@ -405,8 +406,10 @@ fn access_log(site: &Site, peer: SocketAddr, line: &str, status: Status, bytes: 
     let month = MONTHS[(t.month as usize).saturating_sub(1) % 12];
     let size: &dyn std::fmt::Display = if bytes == 0 { &"-" } else { &bytes };
     // With its newline: one write(2) per line, so lines from many children never mix.
-    let record = format!(
-        "{} - - [{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000] \"{line}\" {} {size}\n",
+    let mut record = String::with_capacity(96 + line.len());
+    let _ = writeln!(
+        record,
+        "{} - - [{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000] \"{line}\" {} {size}",
         peer.ip(),
         t.day,
         t.year,

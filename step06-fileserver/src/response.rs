@@ -17,13 +17,11 @@ pub struct Head {
 impl Head {
     /// A head with `Date` and `Server` already in it.
     pub fn new(status: Status) -> Head {
-        Head {
-            status,
-            fields: vec![
-                ("Date", httpdate::fmt_http_date(SystemTime::now()).into()),
-                ("Server", "step06-fileserver".into()),
-            ],
-        }
+        // Room for the fields a file response has, so pushing them never reallocates.
+        let mut fields = Vec::with_capacity(8);
+        fields.push(("Date", httpdate::fmt_http_date(SystemTime::now()).into()));
+        fields.push(("Server", "step06-fileserver".into()));
+        Head { status, fields }
     }
 
     /// Add a header field. Values come from this server (never raw request bytes).
@@ -89,17 +87,20 @@ pub fn error(status: Status) -> (Head, String) {
 
 /// `Content-Type` from the file name's extension (mime_guess), with `charset=utf-8`
 /// for text, since that is what our text files are.
-pub fn content_type(path: &std::path::Path) -> String {
-    let mime = mime_guess::from_path(path).first_or_octet_stream();
-    let textual = mime.type_() == "text"
+pub fn content_type(path: &std::path::Path) -> Cow<'static, str> {
+    // first_raw: the type as a static string, without parsing it into a Mime.
+    let essence = mime_guess::from_path(path)
+        .first_raw()
+        .unwrap_or("application/octet-stream");
+    let textual = essence.starts_with("text/")
         || matches!(
-            mime.essence_str(),
+            essence,
             "application/javascript" | "application/json" | "application/xml" | "image/svg+xml"
         );
     if textual {
-        format!("{}; charset=utf-8", mime.essence_str())
+        format!("{essence}; charset=utf-8").into()
     } else {
-        mime.essence_str().to_string()
+        essence.into()
     }
 }
 
