@@ -288,7 +288,7 @@ fn serve(server: Server) -> Result<(), CallError> {
     };
     // Parse one request here, in the parent: on first use httparse asks the CPU which
     // SIMD instructions it has (CPUID, a trap to the hypervisor on a virtual machine),
-    // and every child inherits the answer instead of asking again (README, "Performance").
+    // and every child inherits the answer instead of asking again (bench/README.md).
     let _ = request::parse(b"GET / HTTP/1.1\r\nHost: warm-up\r\n\r\n");
     // And tidy the heap: malloc_trim merges the small free blocks start-up left behind.
     // Otherwise each child's first large allocation merges them itself, writing to (and
