@@ -241,6 +241,8 @@ fn start(cli: &Cli) -> Result<Server, CallError> {
     }
     let resolver = Resolver::new(&root, cli.follow_symlinks, cli.show_hidden)
         .map_err(|e| CallError::from_io("realpath", e))?;
+    // Beyond the slides: files are opened with openat2 (Linux 5.6); ask once, now
+    resolver.probe()?;
     Ok(Server {
         fd,
         address,

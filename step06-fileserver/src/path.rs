@@ -15,7 +15,7 @@
 //! Steps 1–3 are pure ([`decode`], [`segments`]) and tested as a table; step 4 is
 //! [`Resolver::locate`].
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -142,33 +142,12 @@ impl Resolver {
         let Ok(c_path) = CString::new(relative.clone()) else {
             return Found::Missing;
         };
-        // SAFETY: open_how is plain old data; all-zero means "no flags", then set below.
-        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-        how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64;
-        how.resolve = if self.follow_symlinks {
-            0
-        } else {
-            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS
+        let fd = match self.open_beneath(&c_path) {
+            Ok(fd) => fd,
+            Err(errno) if errno == libc::EACCES => return Found::Denied,
+            Err(_) => return Found::Missing,
         };
-        // SAFETY: root_fd is an open directory, c_path a NUL-terminated string, `how` a
-        // valid open_how of the size passed; a returned fd >= 0 is ours alone.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                self.root_fd.as_raw_fd(),
-                c_path.as_ptr(),
-                &how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        if fd < 0 {
-            return match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EACCES) => Found::Denied,
-                _ => Found::Missing,
-            };
-        }
-        // SAFETY: fd was just returned by openat2 and nothing else owns it.
-        let file = unsafe { File::from_raw_fd(fd as RawFd) };
+        let file = File::from(fd);
         let Ok(meta) = file.metadata() else {
             return Found::Missing;
         };
@@ -180,6 +159,49 @@ impl Resolver {
             // Devices, sockets, FIFOs: nothing to serve.
             Found::Missing
         }
+    }
+
+    /// Open the root itself the way `locate` opens files: `openat2` needs Linux 5.6.
+    /// Without it every request would quietly be a 404, so the server asks once, at
+    /// start, and stops with `openat2: Function not implemented` instead.
+    ///
+    /// # Errors
+    ///
+    /// `openat2`: `ENOSYS` (an older kernel, or a sandbox that filters the call).
+    pub fn probe(&self) -> Result<(), common::CallError> {
+        self.open_beneath(c".")
+            .map(drop)
+            .map_err(|errno| common::CallError::from_errno("openat2", errno))
+    }
+
+    /// `openat2(root_fd, path, {O_RDONLY…, RESOLVE_BENEATH…})`; the errno on failure.
+    fn open_beneath(&self, path: &CStr) -> Result<OwnedFd, i32> {
+        // SAFETY: open_how is plain old data; all-zero means "no flags", then set below.
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64;
+        how.resolve = if self.follow_symlinks {
+            0
+        } else {
+            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS
+        };
+        // SAFETY: root_fd is an open directory, path a NUL-terminated string, `how` a
+        // valid open_how of the size passed; a returned fd >= 0 is ours alone.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                self.root_fd.as_raw_fd(),
+                path.as_ptr(),
+                &how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO));
+        }
+        // SAFETY: fd was just returned by openat2 and nothing else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
     }
 }
 

@@ -959,3 +959,54 @@ fn step06_sigterm_stops_the_parent_and_lets_transfers_finish() {
     assert_eq!(done.code, Some(0));
     assert!(!pid_file.exists());
 }
+
+#[test]
+fn step06_refuses_to_start_without_openat2() {
+    // On a kernel without openat2 (before 5.6), or in a sandbox that filters it, every
+    // file would be a 404. The server must say so at start and stop instead.
+    let tools = TempDir::new("deny-syscall");
+    let wrapper = tools.join("deny-syscall");
+    let cc = std::process::Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-o"])
+        .arg(&wrapper)
+        .arg(tests::bins::workspace_root().join("tests/c/deny-syscall.c"))
+        .status()
+        .unwrap();
+    assert!(cc.success());
+    let site = Site::new();
+    let root = site.root();
+    let step06 = rust_binary(STEP);
+    let openat2 = libc::SYS_openat2.to_string();
+    let args = |nr: &str| {
+        vec![
+            nr.to_string(),
+            step06.to_str().unwrap().to_string(),
+            "--root".to_string(),
+            root.to_str().unwrap().to_string(),
+            "-p".to_string(),
+            "0".to_string(),
+            "-b".to_string(),
+            "127.0.0.1".to_string(),
+        ]
+    };
+    let denied = args(&openat2);
+    let denied: Vec<&str> = denied.iter().map(String::as_str).collect();
+    let done = Launch::new(&wrapper, &denied)
+        .spawn()
+        .wait_exit_within(Duration::from_secs(10));
+    assert_eq!(done.code, Some(1), "stderr: {}", done.stderr);
+    assert!(
+        done.stderr.contains("openat2: Function not implemented"),
+        "stderr: {}",
+        done.stderr
+    );
+    // The same wrapper denying a call nobody makes changes nothing: the server serves.
+    let allowed = args("9999");
+    let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+    let mut server = Server::launch(Launch::new(&wrapper, &allowed));
+    let r = get(server.addr, "/hello.txt", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"hello, world\n");
+    server.proc.signal(libc::SIGTERM);
+    assert_eq!(server.proc.wait_exit().code, Some(0));
+}
