@@ -41,6 +41,22 @@ pub fn c_original(name: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
+/// Compile a helper C file of the workspace (`bench/fork-floor.c`, `tests/c/…`) with
+/// the flags the C originals get (`-std=c11 -Wall -Wextra -Werror -O2`) into `binary`.
+///
+/// # Panics
+///
+/// If `cc` cannot run or the file does not compile cleanly.
+pub fn compile_c(source: &str, binary: &Path) {
+    let status = Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-o"])
+        .arg(binary)
+        .arg(workspace_root().join(source))
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "{source} does not compile cleanly");
+}
+
 /// The workspace root (for READMEs and sources).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tests::bins::workspace_root;
+use tests::bins::{compile_c, workspace_root};
+use tests::daemon::TempDir;
 use tests::process::Launch;
 use tests::{rust_binary, Server};
 
@@ -114,16 +115,9 @@ fn pipeline_load_fails_when_the_server_hangs_up() {
 
 #[test]
 fn fork_floor_compiles_cleanly_and_measures() {
-    let dir = std::env::temp_dir().join(format!("fork-floor-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("fork-floor");
     let exe = dir.join("fork-floor");
-    let cc = Command::new("cc")
-        .args(["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(workspace_root().join("bench/fork-floor.c"))
-        .status()
-        .unwrap();
-    assert!(cc.success());
+    compile_c("bench/fork-floor.c", &exe);
     let out = Command::new(&exe).arg("50").output().unwrap();
     assert!(out.status.success());
     let micros: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
@@ -131,7 +125,6 @@ fn fork_floor_compiles_cleanly_and_measures() {
     assert!((1.0..100_000.0).contains(&micros), "{micros} µs");
     let usage = Command::new(&exe).arg("0").output().unwrap();
     assert_eq!(usage.status.code(), Some(64));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -966,13 +966,7 @@ fn step06_refuses_to_start_without_openat2() {
     // file would be a 404. The server must say so at start and stop instead.
     let tools = TempDir::new("deny-syscall");
     let wrapper = tools.join("deny-syscall");
-    let cc = std::process::Command::new("cc")
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-o"])
-        .arg(&wrapper)
-        .arg(tests::bins::workspace_root().join("tests/c/deny-syscall.c"))
-        .status()
-        .unwrap();
-    assert!(cc.success());
+    tests::bins::compile_c("tests/c/deny-syscall.c", &wrapper);
     let site = Site::new();
     let root = site.root();
     let step06 = rust_binary(STEP);
