@@ -1,8 +1,8 @@
 //! Raw HTTP for the tests: exact bytes out, responses split back into status, fields
 //! and body (several of them, for pipelining).
 
-use std::io::Write;
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 
 use crate::net;
 
@@ -53,6 +53,31 @@ pub fn get(addr: SocketAddr, path: &str, extra: &[&str]) -> Response {
         String::from_utf8_lossy(&bytes)
     );
     responses.remove(0)
+}
+
+/// Read exactly one response (head, then Content-Length bytes of body) from a
+/// connection that stays open.
+pub fn read_response(stream: &mut TcpStream) -> Response {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = parse_all(&bytes[..end + 4], true).remove(0);
+            let length: usize = head
+                .field("Content-Length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if bytes.len() >= end + 4 + length {
+                assert_eq!(bytes.len(), end + 4 + length, "bytes after the response");
+                return parse_all(&bytes, false).remove(0);
+            }
+        }
+        let n = stream
+            .read(&mut chunk)
+            .unwrap_or_else(|e| panic!("reading a response: {e}"));
+        assert!(n > 0, "closed before the response was complete: {bytes:?}");
+        bytes.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// Split a byte stream into responses. `head_only`: the bodies were not sent (HEAD).

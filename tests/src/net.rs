@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Socket, Type};
 
@@ -25,6 +26,32 @@ pub fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
         .read_to_end(&mut out)
         .unwrap_or_else(|e| panic!("reading until the peer closes: {e}"));
     out
+}
+
+/// How many TCP segments with data this end has received so far: `tcpi_data_segs_in`
+/// from `getsockopt(TCP_INFO)` (Linux 4.6+). Tells whether a response left in one
+/// packet or several.
+pub fn data_segments_in(stream: &TcpStream) -> u32 {
+    // SAFETY: tcp_info is plain integers (all zeros is a valid value); the kernel
+    // writes at most `len` bytes into it.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "getsockopt(TCP_INFO): {}",
+        std::io::Error::last_os_error()
+    );
+    info.tcpi_data_segs_in
 }
 
 /// A listener on `127.0.0.1` with a kernel-chosen port: that port is now taken.

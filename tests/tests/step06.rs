@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tests::daemon::TempDir;
 use tests::data::{random_bytes, sha256_hex};
-use tests::http::{exchange, get, parse_all};
+use tests::http::{exchange, get, parse_all, read_response};
 use tests::net;
 use tests::process::Launch;
 use tests::procfs::{children, eventually, open_fds};
@@ -410,6 +410,31 @@ fn step06_keep_alive_and_pipelining() {
         rest.ends_with(b"\r\n\r\na")
             && String::from_utf8_lossy(&rest).contains("Connection: close")
     );
+}
+
+/// `MSG_MORE` on the head: the head and the body of a small file leave in one TCP
+/// segment. Without it the head would leave alone and the body follow, two segments
+/// per response. Counted by the client's kernel (`TCP_INFO`), over three responses on
+/// one connection.
+#[test]
+fn step06_head_and_body_leave_in_one_segment() {
+    let site = Site::new();
+    let body = random_bytes(7, 4096);
+    std::fs::write(site.root().join("4k.bin"), &body).unwrap();
+    let server = site.start(&[]);
+    let mut client = net::connect(server.addr);
+    for n in 1..=3 {
+        client
+            .write_all(b"GET /4k.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let response = read_response(&mut client);
+        assert_eq!(response.body, body);
+        assert_eq!(
+            net::data_segments_in(&client),
+            n,
+            "data segments received after {n} responses"
+        );
+    }
 }
 
 /// `--timeout 1`: a head trickled a byte at a time still gets 408 within the deadline
