@@ -1,7 +1,7 @@
 //! The benchmark's own tools work: `pipeline-load` counts real replies from step04 and
 //! fails loudly when the server goes away, `bench/fork-floor.c` compiles cleanly and
-//! measures, and `bench/run` is valid bash. (The benchmark itself is not run here: it
-//! takes minutes and its numbers are not pass/fail.)
+//! measures, and `bench/run` and `bench/child-faults` are valid bash. (The benchmark
+//! itself is not run here: it takes minutes and its numbers are not pass/fail.)
 
 // Test code: an unwrap that fails is a failing test, with its location.
 #![allow(clippy::unwrap_used)]
@@ -128,11 +128,13 @@ fn fork_floor_compiles_cleanly_and_measures() {
 }
 
 #[test]
-fn bench_run_is_valid_bash() {
-    let status = Command::new("bash")
-        .arg("-n")
-        .arg(workspace_root().join("bench/run"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+fn bench_scripts_are_valid_bash() {
+    for script in ["bench/run", "bench/child-faults"] {
+        let status = Command::new("bash")
+            .arg("-n")
+            .arg(workspace_root().join(script))
+            .status()
+            .unwrap();
+        assert!(status.success(), "bash -n {script}");
+    }
 }
