@@ -32,10 +32,11 @@ pub fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
 /// from `getsockopt(TCP_INFO)` (Linux 4.6+). Tells whether a response left in one
 /// packet or several.
 pub fn data_segments_in(stream: &TcpStream) -> u32 {
-    // SAFETY: tcp_info is plain integers (all zeros is a valid value); the kernel
-    // writes at most `len` bytes into it.
+    // SAFETY: tcp_info is plain integers, so all zeros is a valid value.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` is a live tcp_info and `len` its size; the kernel writes at most
+    // `len` bytes (fewer on an older kernel, leaving the rest zero).
     let rc = unsafe {
         libc::getsockopt(
             stream.as_raw_fd(),
