@@ -266,12 +266,7 @@ pub fn accept(socket: &Socket) -> Result<(Socket, SockaddrIn), CallError> {
             SockaddrIn::from(rem_address),
         ))
     };
-    explain::outcome(
-        || format!("accept({}, …)", socket.as_raw_fd()),
-        &result,
-        |(s, from)| format!("{} ({from})", s.as_raw_fd()),
-        "a client connected: a new descriptor for this one conversation",
-    );
+    narrate_accept(socket, &result);
     result
 }
 
@@ -640,6 +635,16 @@ pub fn getsockname_addr(socket: &Socket) -> Result<std::net::SocketAddr, CallErr
     result
 }
 
+/// The `--explain` line for an `accept`, IPv4 or any family.
+fn narrate_accept<A: std::fmt::Display>(socket: &Socket, result: &Result<(Socket, A), CallError>) {
+    explain::outcome(
+        || format!("accept({}, …)", socket.as_raw_fd()),
+        result,
+        |(s, from)| format!("{} ({from})", s.as_raw_fd()),
+        "a client connected: a new descriptor for this one conversation",
+    );
+}
+
 /// [`accept`] for an IPv4 or IPv6 listening socket; an IPv4 client of a dual-stack
 /// socket shows as `::ffff:a.b.c.d`, which this turns back into `a.b.c.d`.
 ///
@@ -666,11 +671,6 @@ pub fn accept_addr(socket: &Socket) -> Result<(Socket, std::net::SocketAddr), Ca
             Some(a) => Ok((s, a)),
             None => Err(CallError::from_errno("accept", libc::EAFNOSUPPORT)),
         });
-    explain::outcome(
-        || format!("accept({}, …)", socket.as_raw_fd()),
-        &result,
-        |(s, from)| format!("{} ({from})", s.as_raw_fd()),
-        "a client connected: a new descriptor for this one conversation",
-    );
+    narrate_accept(socket, &result);
     result
 }
