@@ -127,13 +127,18 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli: Cli = cli::parse();
+    let mut cli: Cli = cli::parse();
     if cli.explain {
         explain::enable();
     }
-    if !cli.root.is_dir() {
-        diag::error(&format!("--root {}: not a directory", cli.root.display()));
-        return ExitCode::from(common::error::EX_USAGE);
+    // The root, made absolute before anything changes directory: the daemon routine
+    // does chdir("/"), and a relative root ("." by default) would then name "/" itself.
+    match std::fs::canonicalize(&cli.root) {
+        Ok(root) if root.is_dir() => cli.root = root,
+        _ => {
+            diag::error(&format!("--root {}: not a directory", cli.root.display()));
+            return ExitCode::from(common::error::EX_USAGE);
+        }
     }
     if (cli.user.is_some() || cli.chroot) && !nix::unistd::geteuid().is_root() {
         diag::error("--user and --chroot need root");
@@ -227,9 +232,7 @@ fn start(cli: &Cli) -> Result<Server, CallError> {
     let root = if cli.chroot {
         // chroot: from now on "/" is the document root; nothing above it exists for
         // this process. chdir("/") first would leave the cwd outside; so chdir after.
-        let root =
-            std::fs::canonicalize(&cli.root).map_err(|e| CallError::from_io("realpath", e))?;
-        nix::unistd::chroot(&root).map_err(|e| CallError::from_errno("chroot", e as i32))?;
+        nix::unistd::chroot(&cli.root).map_err(|e| CallError::from_errno("chroot", e as i32))?;
         nix::unistd::chdir("/").map_err(|e| CallError::from_errno("chdir", e as i32))?;
         PathBuf::from("/")
     } else {

@@ -117,6 +117,12 @@ impl Launch {
         self
     }
 
+    /// Run it in `dir` (for a relative path among its arguments).
+    pub fn current_dir(mut self, dir: &Path) -> Launch {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     /// Send stdout and stderr to one pipe, in the order they were written.
     pub fn merged(mut self) -> Launch {
         self.merged = true;

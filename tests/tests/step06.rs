@@ -895,6 +895,71 @@ fn step06_daemon_mode_serves_and_logs_to_syslog() {
     assert!(!pid_file.exists());
 }
 
+/// `--daemon` with a relative `--root` (the default `.` included): the daemon routine
+/// changes directory to `/`, yet the root is the folder the command was started in.
+/// Nothing outside it is served: not `/etc/hostname`, not a listing of `/`.
+#[test]
+fn step06_daemon_with_a_relative_root_serves_only_that_root() {
+    if !tests::daemon::can_use_namespaces() {
+        return;
+    }
+    let site = Site::new();
+    let syslog = tests::daemon::Syslog::new();
+    let pid_file = site.dir.join("d.pid");
+    let confined: &[&str] = &["--chroot", "--user", "nobody"];
+    for (root, extra) in [(".", &[][..]), ("root", &[]), ("root", confined)] {
+        let cwd = if root == "." {
+            site.root()
+        } else {
+            site.dir.path().to_path_buf()
+        };
+        let mut args = vec![
+            "--daemon",
+            "-p",
+            "0",
+            "-b",
+            "127.0.0.1",
+            "--root",
+            root,
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let launcher = syslog
+            .launch(&rust_binary(STEP), &args)
+            .current_dir(&cwd)
+            .spawn()
+            .wait_exit();
+        assert_eq!(launcher.code, Some(0), "{}", launcher.stderr);
+        let addr = tests::process::listening_address(&launcher.stderr).unwrap();
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let daemon = tests::daemon::Detached { pid };
+        assert_eq!(
+            get(addr, "/hello.txt", &[]).body,
+            b"hello, world\n",
+            "--root {root} {extra:?}"
+        );
+        for outside in ["/etc/hostname", "/etc/passwd", "/proc/self/status"] {
+            assert_eq!(
+                get(addr, outside, &[]).status,
+                404,
+                "--root {root} {extra:?}: {outside}"
+            );
+        }
+        let listing = get(addr, "/", &[]);
+        assert_eq!(
+            listing.body, b"<h1>root index</h1>\n",
+            "--root {root} {extra:?}: / is the root's index"
+        );
+        daemon.signal(libc::SIGTERM);
+        eventually("the daemon is gone", || !daemon.alive());
+    }
+}
+
 /// `--chroot --user nobody`, started as root: the server's root directory is the site
 /// (`/proc/PID/root`), its children run as nobody, and it still serves, and still
 /// refuses to leave.
