@@ -178,6 +178,8 @@ fn respond(conn: &Socket, req: &Request, site: &Site) -> Result<(Status, u64), C
     match site.resolver.locate(&segments) {
         Found::Missing => error(Status::NotFound),
         Found::Denied => error(Status::Forbidden),
+        // A file is not a directory: "/hello.txt/" is 404, as nginx and Apache answer.
+        Found::File(..) if decoded.ends_with(b"/") => error(Status::NotFound),
         Found::File(file, meta) => serve_file(
             conn,
             req,

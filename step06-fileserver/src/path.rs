@@ -10,7 +10,8 @@
 //! 3. hide dot files and dot directories (`.git/`, `.env`): 404 unless `--show-hidden`.
 //! 4. on the file system: open it with `openat2(RESOLVE_BENEATH)`, so the kernel
 //!    refuses any symlink that leads out of the root, unless `--follow-symlinks` (for a
-//!    root assembled from links).
+//!    root assembled from links). It refuses absolute symlinks too, even those whose
+//!    target is inside the root: those are followed and kept if they landed inside.
 //!
 //! Steps 1–3 are pure ([`decode`], [`segments`]) and tested as a table; step 4 is
 //! [`Resolver::locate`].
@@ -144,6 +145,14 @@ impl Resolver {
         };
         let fd = match self.open_beneath(&c_path) {
             Ok(fd) => fd,
+            Err(errno) if errno == libc::EXDEV && !self.follow_symlinks => {
+                // RESOLVE_BENEATH refuses every absolute symlink, even one whose target
+                // lies inside the root: follow it, then keep it only if it landed inside.
+                match self.open_followed_inside(&c_path) {
+                    Some(fd) => fd,
+                    None => return Found::Missing,
+                }
+            }
             Err(errno) if errno == libc::EACCES => return Found::Denied,
             Err(_) => return Found::Missing,
         };
@@ -174,16 +183,37 @@ impl Resolver {
             .map_err(|errno| common::CallError::from_errno("openat2", errno))
     }
 
+    /// A path that left the root on the way (an absolute symlink, or a link through
+    /// `..`), opened with every link followed; kept only if the file it opened lies
+    /// inside the root. The check is on the open descriptor itself (its path in
+    /// `/proc/self/fd`), so a link swapped after the check changes nothing served.
+    /// Without `/proc` the link is refused.
+    fn open_followed_inside(&self, path: &CStr) -> Option<OwnedFd> {
+        let fd = self.open_at(path, libc::RESOLVE_NO_MAGICLINKS).ok()?;
+        if self.root == Path::new("/") {
+            // chroot: "/" is the root, and every absolute link resolves inside it.
+            return Some(fd);
+        }
+        let opened = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+        opened.starts_with(&self.root).then_some(fd)
+    }
+
     /// `openat2(root_fd, path, {O_RDONLY…, RESOLVE_BENEATH…})`; the errno on failure.
     fn open_beneath(&self, path: &CStr) -> Result<OwnedFd, i32> {
-        // SAFETY: open_how is plain old data; all-zero means "no flags", then set below.
-        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-        how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64;
-        how.resolve = if self.follow_symlinks {
+        let resolve = if self.follow_symlinks {
             0
         } else {
             libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS
         };
+        self.open_at(path, resolve)
+    }
+
+    /// `openat2(root_fd, path, {O_RDONLY…, resolve})`; the errno on failure.
+    fn open_at(&self, path: &CStr, resolve: u64) -> Result<OwnedFd, i32> {
+        // SAFETY: open_how is plain old data; all-zero means "no flags", then set below.
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64;
+        how.resolve = resolve;
         // SAFETY: root_fd is an open directory, path a NUL-terminated string, `how` a
         // valid open_how of the size passed; a returned fd >= 0 is ours alone.
         let fd = unsafe {
@@ -286,6 +316,19 @@ mod tests {
         assert!(matches!(strict.locate(&[b"sub"]), Found::Directory(_)));
         assert!(matches!(strict.locate(&[]), Found::Directory(_)));
         assert!(matches!(strict.locate(&[b"nope"]), Found::Missing));
+        // An absolute link whose target is inside the root is followed; one to a
+        // file outside it is not, however it is spelled.
+        std::os::unix::fs::symlink(base.join("root/sub/in.txt"), base.join("root/abs-in")).unwrap();
+        std::os::unix::fs::symlink(base.join("root/../secret.txt"), base.join("root/abs-out"))
+            .unwrap();
+        std::os::unix::fs::symlink(base.join("root/sub"), base.join("root/abs-dir")).unwrap();
+        assert!(matches!(strict.locate(&[b"abs-in"]), Found::File(..)));
+        assert!(matches!(
+            strict.locate(&[b"abs-dir", b"in.txt"]),
+            Found::File(..)
+        ));
+        assert!(matches!(strict.locate(&[b"abs-dir"]), Found::Directory(_)));
+        assert!(matches!(strict.locate(&[b"abs-out"]), Found::Missing));
         let trusting = Resolver::new(&base.join("root"), true, false).unwrap();
         assert!(matches!(trusting.locate(&[b"out.txt"]), Found::File(..)));
         std::fs::remove_dir_all(&base).unwrap();

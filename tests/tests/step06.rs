@@ -895,6 +895,53 @@ fn step06_daemon_mode_serves_and_logs_to_syslog() {
     assert!(!pid_file.exists());
 }
 
+/// A link with an absolute target inside the root is followed, as a relative one is;
+/// absolute or relative, a link that leaves the root is 404, and so is `..`.
+#[test]
+fn step06_follows_absolute_links_that_stay_inside_the_root() {
+    let site = Site::new();
+    let root = std::fs::canonicalize(site.root()).unwrap();
+    std::os::unix::fs::symlink(root.join("style.css"), root.join("abs-inside")).unwrap();
+    std::os::unix::fs::symlink(root.join("docs"), root.join("abs-dir")).unwrap();
+    std::os::unix::fs::symlink(root.join("../outside.txt"), root.join("abs-out")).unwrap();
+    let server = site.start(&[]);
+    let r = get(server.addr, "/abs-inside", &[]);
+    assert_eq!(
+        (r.status, &r.body[..]),
+        (200, &b"body { color: red; }\n"[..])
+    );
+    assert_eq!(get(server.addr, "/abs-dir/a.txt", &[]).body, b"a");
+    for refused in [
+        "/abs-out",
+        "/link-out.txt",
+        "/etc-link/passwd",
+        "/../outside.txt",
+    ] {
+        let reply = raw(
+            server.addr,
+            &format!("GET {refused} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        );
+        assert!(
+            reply.starts_with("HTTP/1.1 404") && !reply.contains(SECRET),
+            "{refused}: {reply}"
+        );
+    }
+}
+
+/// A file is not a directory: `/hello.txt/` is 404 (nginx, lighttpd and Apache agree),
+/// while `/hello.txt` and a directory with its slash are served.
+#[test]
+fn step06_a_file_with_a_trailing_slash_is_404() {
+    let site = Site::new();
+    let server = site.start(&[]);
+    assert_eq!(get(server.addr, "/hello.txt/", &[]).status, 404);
+    assert_eq!(get(server.addr, "/hello.txt%2f", &[]).status, 404);
+    assert_eq!(get(server.addr, "/docs/a.txt/", &[]).status, 404);
+    assert_eq!(get(server.addr, "/hello.txt", &[]).status, 200);
+    assert_eq!(get(server.addr, "/docs/", &[]).status, 200);
+    assert_eq!(get(server.addr, "/with-index/", &[]).body, b"inner index");
+}
+
 /// `--daemon` with a relative `--root` (the default `.` included): the daemon routine
 /// changes directory to `/`, yet the root is the folder the command was started in.
 /// Nothing outside it is served: not `/etc/hostname`, not a listing of `/`.
