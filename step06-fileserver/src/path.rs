@@ -23,6 +23,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+/// How files are opened: read-only, closed on exec; `O_NONBLOCK` so a FIFO in the root
+/// cannot block the child at open, `O_NOCTTY` so a terminal never becomes ours.
+const READ: i32 = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY;
+
 /// Why a path is refused before the file system is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
@@ -184,18 +188,31 @@ impl Resolver {
     }
 
     /// A path that left the root on the way (an absolute symlink, or a link through
-    /// `..`), opened with every link followed; kept only if the file it opened lies
-    /// inside the root. The check is on the open descriptor itself (its path in
-    /// `/proc/self/fd`), so a link swapped after the check changes nothing served.
-    /// Without `/proc` the link is refused.
+    /// `..`): where do its links lead? It is located with `O_PATH` (which opens
+    /// nothing: no device is touched), its real path read from `/proc/self/fd/N`, and
+    /// if that lies inside the root, the real path is opened under the root with
+    /// `RESOLVE_BENEATH` again, so a link swapped in meanwhile is still refused.
+    /// Without `/proc` such links are refused.
     fn open_followed_inside(&self, path: &CStr) -> Option<OwnedFd> {
-        let fd = self.open_at(path, libc::RESOLVE_NO_MAGICLINKS).ok()?;
         if self.root == Path::new("/") {
             // chroot: "/" is the root, and every absolute link resolves inside it.
-            return Some(fd);
+            return self.open_at(path, READ, libc::RESOLVE_NO_MAGICLINKS).ok();
         }
-        let opened = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
-        opened.starts_with(&self.root).then_some(fd)
+        let located = self
+            .open_at(
+                path,
+                libc::O_PATH | libc::O_CLOEXEC,
+                libc::RESOLVE_NO_MAGICLINKS,
+            )
+            .ok()?;
+        let target = std::fs::read_link(format!("/proc/self/fd/{}", located.as_raw_fd())).ok()?;
+        let inside = target.strip_prefix(&self.root).ok()?;
+        let inside = if inside.as_os_str().is_empty() {
+            c".".to_owned()
+        } else {
+            CString::new(inside.as_os_str().as_bytes()).ok()?
+        };
+        self.open_beneath(&inside).ok()
     }
 
     /// `openat2(root_fd, path, {O_RDONLY…, RESOLVE_BENEATH…})`; the errno on failure.
@@ -205,14 +222,14 @@ impl Resolver {
         } else {
             libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS
         };
-        self.open_at(path, resolve)
+        self.open_at(path, READ, resolve)
     }
 
-    /// `openat2(root_fd, path, {O_RDONLY…, resolve})`; the errno on failure.
-    fn open_at(&self, path: &CStr, resolve: u64) -> Result<OwnedFd, i32> {
+    /// `openat2(root_fd, path, {flags, resolve})`; the errno on failure.
+    fn open_at(&self, path: &CStr, flags: i32, resolve: u64) -> Result<OwnedFd, i32> {
         // SAFETY: open_how is plain old data; all-zero means "no flags", then set below.
         let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-        how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64;
+        how.flags = flags as u64;
         how.resolve = resolve;
         // SAFETY: root_fd is an open directory, path a NUL-terminated string, `how` a
         // valid open_how of the size passed; a returned fd >= 0 is ours alone.
