@@ -344,7 +344,22 @@ int main(int argc, char *argv[])
     if (optind != argc)
         usage(argv[0]);
 
-    if (foreground) /* Beyond the slides: log to stderr as well */
+    /* The address (slide 13), converted before detaching. Beyond the slides: the
+     * slides convert it just before bind(), but by then a daemon has no terminal:
+     * the shell would get its prompt back, exit status 0, and the error would be
+     * only in the log. Checked here, it is the command's own error, exit 10. */
+    memset(&myAddress, 0, sizeof myAddress);
+    myAddress.sin_family = AF_INET;
+    myAddress.sin_port = htons(port);
+    if (!inet_aton(bind_to, &myAddress.sin_addr)) {
+        fprintf(stderr, "inet_aton: invalid address '%s'\n", bind_to);
+        exit(10);
+    }
+
+    /* Beyond the slides: in the foreground, LOG_PERROR copies every record to
+     * stderr (tagged "step05-daemon[PID]: "), so the server is never silent, even
+     * where there is no syslog daemon to receive the records. */
+    if (foreground)
         openlog("step05-daemon", LOG_PID | LOG_PERROR, LOG_DAEMON);
     else
         become_daemon();
@@ -371,7 +386,8 @@ int main(int argc, char *argv[])
         exit(5);
     }
 
-    /* socket, setsockopt, bind, listen: as in step04 (slides 17-23) */
+    /* socket, setsockopt, bind, listen: as in step04 (slides 17-23), with the
+     * address converted above */
     if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1) {
         syslog(LOG_ERR, "socket: %s", strerror(errno));
         exit(1);
@@ -379,13 +395,6 @@ int main(int argc, char *argv[])
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) == -1) {
         syslog(LOG_ERR, "setsockopt: %s", strerror(errno));
         exit(1);
-    }
-    memset(&myAddress, 0, sizeof myAddress);
-    myAddress.sin_family = AF_INET;
-    myAddress.sin_port = htons(port);
-    if (!inet_aton(bind_to, &myAddress.sin_addr)) {
-        syslog(LOG_ERR, "inet_aton: invalid address '%s'", bind_to);
-        exit(10);
     }
     if (bind(fd, (struct sockaddr *)&myAddress, sizeof myAddress) == -1) {
         syslog(LOG_ERR, "bind: %s", strerror(errno));

@@ -29,7 +29,7 @@ use nix::sys::signal::{
     sigaction, sigprocmask, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal,
 };
 use nix::sys::stat::{umask, Mode};
-use nix::syslog::{openlog, Facility, LogFlags};
+use nix::syslog::{openlog, syslog, Facility, LogFlags, Priority, Severity};
 use nix::unistd::{chdir, setsid, ForkResult};
 
 use crate::error::CallError;
@@ -63,6 +63,20 @@ impl Readiness {
         self.say(code, &format!("{message}\n"));
     }
 
+    /// A step of [`become_daemon`] failed after the first fork: log it, tell the
+    /// launcher, and end this process with the error's code (`_exit`: it is a forked
+    /// child, whose buffers and handlers belong to the launcher).
+    fn abort(self, err: &CallError) -> ! {
+        let message = err.to_string();
+        let _ = syslog(
+            Priority::new(Severity::LOG_ERR, Facility::LOG_DAEMON),
+            &message,
+        );
+        let code = err.exit_code();
+        self.failed(code, &message);
+        _exit(code)
+    }
+
     fn say(self, code: u8, text: &str) {
         let mut report = vec![code];
         report.extend_from_slice(text.as_bytes());
@@ -94,9 +108,12 @@ impl Readiness {
 ///
 /// # Errors
 ///
-/// `close_range`, `sigaction`, `sigprocmask`, `pipe2`, `fork`, `setsid`, `chdir`,
-/// `open` or `dup2` (exit 1). In the launching process, an error arrives through
-/// the readiness pipe and becomes its exit code; it does not return.
+/// `close_range`, `sigaction`, `sigprocmask`, `pipe2` or `fork` (exit 1), returned
+/// in the launching process before it forks. Once forked, the launching process does
+/// not return: it exits with what the daemon reports. A step that fails after the
+/// fork (`setsid`, the second `fork`, `chdir`, `open` of `/dev/null`, `dup2`) is such
+/// a report: the failing process logs it, sends it through the pipe and exits; the
+/// launcher prints it on its stderr and exits with its code.
 ///
 /// ```no_run
 /// // SAFETY: this example is single-threaded.
@@ -126,39 +143,49 @@ pub unsafe fn become_daemon(name: &'static CStr, mask: u32) -> Result<Readiness,
         }
         ForkResult::Child => drop(report),
     }
+    let ready = Readiness { pipe: ready };
 
-    // umask: files the daemon creates get exactly the permissions it asks for, minus
-    // this mask, whatever the mask of the user who started it (slide 38). The slide's
-    // umask(0) makes every file created with 0666 world-writable; 027 keeps them from
-    // other users. umask cannot fail; it returns the old mask.
-    umask(Mode::from_bits_truncate(mask));
+    // Beyond the slides: from here on the launcher waits on the pipe, so a step that
+    // fails says so there (and to syslog), and this process ends.
+    let detached = (|| {
+        // umask: files the daemon creates get exactly the permissions it asks for,
+        // minus this mask, whatever the mask of the user who started it (slide 38).
+        // The slide's umask(0) makes every file created with 0666 world-writable; 027
+        // keeps them from other users. umask cannot fail; it returns the old mask.
+        umask(Mode::from_bits_truncate(mask));
 
-    // openlog: the daemon will have no terminal; syslog records get its name and pid
-    // (LOG_PID) and the daemon facility (slide 39). It cannot fail.
-    let _ = openlog(Some(name), LogFlags::LOG_PID, Facility::LOG_DAEMON);
+        // openlog: the daemon will have no terminal; syslog records get its name and
+        // pid (LOG_PID) and the daemon facility (slide 39). It cannot fail.
+        let _ = openlog(Some(name), LogFlags::LOG_PID, Facility::LOG_DAEMON);
 
-    // setsid: a new session and process group, with no controlling terminal, so the
-    // shell's Ctrl-C and hang-up no longer reach us (slide 41)
-    setsid().map_err(|e| CallError::from_errno("setsid", e as i32))?;
+        // setsid: a new session and process group, with no controlling terminal, so
+        // the shell's Ctrl-C and hang-up no longer reach us (slide 41)
+        setsid().map_err(|e| CallError::from_errno("setsid", e as i32))?;
 
-    // Beyond the slides: fork again and let the session leader exit. The daemon is now
-    // not a session leader, so opening a terminal can never make it its controlling
-    // terminal (daemon(7) step 7).
-    // SAFETY: still single-threaded.
-    if let ForkResult::Parent { .. } = unsafe { fork() }? {
-        _exit(0);
+        // Beyond the slides: fork again and let the session leader exit. The daemon
+        // is now not a session leader, so opening a terminal can never make it its
+        // controlling terminal (daemon(7) step 7).
+        // SAFETY: still single-threaded.
+        if let ForkResult::Parent { .. } = unsafe { fork() }? {
+            _exit(0);
+        }
+
+        // chdir("/"): a directory that always exists, and that keeps no file system
+        // busy (one could not unmount the directory the daemon was started from)
+        // (slide 42)
+        chdir("/").map_err(|e| CallError::from_errno("chdir", e as i32))?;
+
+        // stdin, stdout, stderr: the slide closes them. Then the next open() or
+        // socket() gets descriptor 0, 1 or 2, and a stray printf or perror writes into
+        // a client's connection or a file. Pointing them at /dev/null keeps 0-2 taken
+        // (slide 43).
+        redirect_standard_descriptors()
+    })();
+
+    match detached {
+        Ok(()) => Ok(ready),
+        Err(err) => ready.abort(&err),
     }
-
-    // chdir("/"): a directory that always exists, and that keeps no file system busy
-    // (one could not unmount the directory the daemon was started from) (slide 42)
-    chdir("/").map_err(|e| CallError::from_errno("chdir", e as i32))?;
-
-    // stdin, stdout, stderr: the slide closes them. Then the next open() or socket()
-    // gets descriptor 0, 1 or 2, and a stray printf or perror writes into a client's
-    // connection or a file. Pointing them at /dev/null keeps 0-2 taken (slide 43).
-    redirect_standard_descriptors()?;
-
-    Ok(Readiness { pipe: ready })
 }
 
 /// In the launching process: wait until the daemon reports, print what it said, and
@@ -225,7 +252,12 @@ fn redirect_standard_descriptors() -> Result<(), CallError> {
         .read(true)
         .write(true)
         .open("/dev/null")
-        .map_err(|e| CallError::from_io("open", e))?;
+        .map_err(|e| {
+            let text = e
+                .raw_os_error()
+                .map_or_else(|| e.to_string(), crate::error::strerror);
+            CallError::with_message("open", format!("/dev/null: {text}"))
+        })?;
     for target in 0..=2 {
         // SAFETY: dup2 onto 0-2 replaces the standard descriptors, which is the point.
         if unsafe { libc::dup2(null.as_raw_fd(), target) } == -1 {

@@ -10,9 +10,11 @@
 //! to stderr, each line in a single `write(2)` (so lines from a parent and its forked
 //! children never interleave mid-line); once it calls [`use_syslog`] they go to
 //! `syslog(3)` instead, in the same words. The switch is a write-once cell, set at the
-//! moment of detaching.
+//! moment of detaching, or, for a program in the foreground, once it listens and only
+//! if `/dev/log` answers ([`use_syslog_if_reachable`]).
 
 use std::io::Write;
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
@@ -38,6 +40,55 @@ static SYSLOG: OnceLock<()> = OnceLock::new();
 pub fn use_syslog() {
     let _ = SYSLOG.set(());
 }
+
+/// Like [`use_syslog`], but only if `/dev/log` takes a connection; if not,
+/// diagnostics stay on stderr and the error says why.
+///
+/// ```c
+/// int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+/// struct sockaddr_un log = {AF_UNIX, "/dev/log"};
+/// if (connect(fd, (struct sockaddr *)&log, sizeof log) == -1)
+///     /* no syslog here: keep using stderr */;
+/// close(fd);
+/// ```
+///
+/// Beyond the slides: `syslog(3)` drops a record without a word when it cannot reach
+/// `/dev/log` (a container, a machine without a syslog daemon or journald), so a
+/// program in the foreground that logs there would look silent. This makes the
+/// connection `syslog(3)` would make (a datagram socket; a stream socket when
+/// `/dev/log` is one, as glibc retries on `EPROTOTYPE`) and closes it again; glibc
+/// then makes its own at the first record. See `unix(7)`, `syslog(3)`.
+///
+/// # Errors
+///
+/// `connect`, naming `/dev/log`: `ENOENT` (no `/dev/log`), `ECONNREFUSED` (a regular
+/// file there, or a socket nobody reads), `EACCES`. Not a reason to stop: the caller
+/// keeps stderr and says so.
+///
+/// ```no_run
+/// if let Err(err) = common::diag::use_syslog_if_reachable() {
+///     common::diag::error(&format!("{err}; logging to stderr instead"));
+/// }
+/// ```
+pub fn use_syslog_if_reachable() -> Result<(), CallError> {
+    let connected = match UnixDatagram::unbound().and_then(|s| s.connect(DEV_LOG)) {
+        Err(err) if err.raw_os_error() == Some(libc::EPROTOTYPE) => {
+            UnixStream::connect(DEV_LOG).map(drop)
+        }
+        other => other,
+    };
+    connected.map_err(|err| {
+        let text = err
+            .raw_os_error()
+            .map_or_else(|| err.to_string(), crate::error::strerror);
+        CallError::with_message("connect", format!("{DEV_LOG}: {text}"))
+    })?;
+    use_syslog();
+    Ok(())
+}
+
+/// Where `syslog(3)` sends its records (glibc's `_PATH_LOG`).
+const DEV_LOG: &str = "/dev/log";
 
 /// Print one diagnostic line (the newline is added here): stderr, or syslog at
 /// `LOG_INFO` once [`use_syslog`] was called.

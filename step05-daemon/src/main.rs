@@ -22,6 +22,10 @@
 //! $ kill "$(cat /tmp/d.pid)"         # stop
 //! ```
 //!
+//! In the foreground (`-f`) the log goes to syslog, or to stderr with `--log stderr`
+//! or where no syslog answers on `/dev/log` (a line says so). Every error before the
+//! daemon listens is printed by the command you typed, with its exit code.
+//!
 //! The C skeleton of the lecture is `original.c` beside this crate; the walkthrough is in
 //! `README.md`. The protocol and the child's side come from step04's library. The
 //! program is single-threaded on purpose (it forks).
@@ -34,6 +38,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use common::daemon::{become_daemon, drop_privileges};
+use common::inet::inet_aton;
 use common::pidfile::PidFile;
 use common::signals::SignalPipe;
 use common::{cli, diag, explain, CallError};
@@ -48,15 +53,19 @@ use crate::serve::{open_listening, serve, Daemon, STOP_AND_RELOAD};
 const NAME: &std::ffi::CStr = c"step05-daemon";
 
 const EXIT_CODES: &str = "\
-Exit codes (the launching command exits with the daemon's):
+Exit codes (the launching command prints the daemon's error and exits with its code):
   0   the daemon listens (or, in the foreground, stopped by SIGTERM/SIGINT)
   1   the daemon could not start: pid file locked, fork, setsid, chdir, setuid, ...
   2   bind failed (e.g. Address already in use)
   3   listen failed
   5   sigaction failed
-  10  invalid address (inet_aton)
-  64  usage error
-  78  configuration error (the message names the key)";
+  10  invalid --bind address (inet_aton)
+  64  usage error (e.g. --log stderr without --foreground)
+  78  configuration error, a bad bind address in the file included (names the key)
+
+Logging: syslog (facility daemon) unless --log stderr. In the foreground, when
+/dev/log cannot be reached (no syslog daemon, a container), the log goes to stderr,
+and a line says so.";
 
 /// Step 05: the step04 server as a daemon, with a config file, syslog and signals.
 #[derive(Parser)]
@@ -96,20 +105,32 @@ struct Cli {
     #[arg(short, long)]
     foreground: bool,
 
+    /// Where the log goes (overrides the file's log key); stderr needs --foreground
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHERE",
+        requires_if("stderr", "foreground")
+    )]
+    log: Option<Log>,
+
     /// Narrate every socket call (to syslog once detached)
     #[arg(long)]
     explain: bool,
 }
 
 impl Cli {
-    fn overrides(&self) -> Overrides {
-        Overrides {
+    /// The flags that override the file. `--bind` goes through `inet_aton` here, before
+    /// anything starts: the command the user typed says what is wrong with it.
+    fn overrides(&self) -> Result<Overrides, CallError> {
+        Ok(Overrides {
             port: self.port,
-            bind: self.bind.clone(),
+            bind: self.bind.as_deref().map(inet_aton).transpose()?,
             max_clients: self.max_clients,
             timeout: self.timeout,
             pid_file: self.pid_file.clone(),
-        }
+            log: self.log,
+        })
     }
 }
 
@@ -118,7 +139,11 @@ fn main() -> ExitCode {
     if cli.explain {
         explain::enable();
     }
-    let settings = match Settings::load(cli.config.as_deref(), &cli.overrides()) {
+    let overrides = match cli.overrides() {
+        Ok(overrides) => overrides,
+        Err(err) => return diag::fail(&err),
+    };
+    let settings = match Settings::load(cli.config.as_deref(), &overrides) {
         Ok(settings) => settings,
         Err(err) => {
             diag::error(&err.to_string());
@@ -133,7 +158,7 @@ fn main() -> ExitCode {
         diag::error("--user: only root can become another user");
         return ExitCode::from(common::error::EX_USAGE);
     }
-    match run(&cli, settings) {
+    match run(&cli, &overrides, settings) {
         Ok(()) => ExitCode::SUCCESS,
         // Already reported, to stderr or syslog and through the readiness pipe.
         Err(err) => ExitCode::from(err.exit_code()),
@@ -141,16 +166,13 @@ fn main() -> ExitCode {
 }
 
 /// Detach, start, tell the launcher, serve.
-fn run(cli: &Cli, settings: Settings) -> Result<(), CallError> {
+fn run(cli: &Cli, overrides: &Overrides, settings: Settings) -> Result<(), CallError> {
     // Become a daemon: fork, umask, openlog, setsid, chdir, /dev/null (slides 35–43),
     // plus daemon(7)'s checklist; the launching process waits for our word and exits
     let ready = if cli.foreground {
-        // In the foreground only the mask and the log apply (systemd does the rest).
+        // In the foreground only the mask applies (systemd does the rest); the log
+        // stays on stderr until the daemon listens, so a failure to start is seen.
         umask(Mode::from_bits_truncate(settings.umask));
-        if settings.log == Log::Syslog {
-            let _ = openlog(Some(NAME), LogFlags::LOG_PID, Facility::LOG_DAEMON);
-            diag::use_syslog();
-        }
         None
     } else {
         // SAFETY: this program is single-threaded.
@@ -171,12 +193,13 @@ fn run(cli: &Cli, settings: Settings) -> Result<(), CallError> {
                 Some(ready) => {
                     ready.ready(&format!("{listening}\ndaemon pid {}\n", std::process::id()))
                 }
-                // In the foreground with syslog, stderr still gets the one line.
-                None if settings.log == Log::Syslog => eprintln!("{listening}"),
+                // In the foreground the line went to stderr; now the log moves to
+                // syslog (slide 39), if asked for and if there is one.
+                None if settings.log == Log::Syslog => open_foreground_syslog(&listening),
                 None => {}
             }
             // Enter the actual daemon code: the step04 server (slide 44)
-            serve(daemon, cli.config.as_deref(), &cli.overrides(), settings)
+            serve(daemon, cli.config.as_deref(), overrides, settings)
         }
         Err(err) => {
             diag::error(&err.to_string());
@@ -185,6 +208,17 @@ fn run(cli: &Cli, settings: Settings) -> Result<(), CallError> {
             }
             Err(err)
         }
+    }
+}
+
+/// In the foreground: openlog, then syslog if `/dev/log` answers (it gets the
+/// listening line too); if not, stay on stderr and say so, once.
+fn open_foreground_syslog(listening: &str) {
+    let _ = openlog(Some(NAME), LogFlags::LOG_PID, Facility::LOG_DAEMON);
+    match diag::use_syslog_if_reachable() {
+        Ok(()) => diag::report(listening),
+        // Beyond the slides: syslog(3) would drop every record without a word.
+        Err(err) => diag::error(&format!("{err}; logging to stderr instead")),
     }
 }
 

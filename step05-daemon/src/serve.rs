@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::backoff::AcceptErrors;
-use common::inet::inet_aton;
 use common::pidfile::PidFile;
 use common::process::{_exit, fork, ForkResult, Pid};
 use common::signals::SignalPipe;
@@ -60,10 +59,7 @@ pub struct Daemon {
 pub fn open_listening(settings: &Settings) -> Result<(Socket, SockaddrIn), CallError> {
     let fd = socket(Domain::IPV4, Type::STREAM)?;
     setsockopt_reuseaddr(&fd)?;
-    bind(
-        &fd,
-        &SockaddrIn::new(inet_aton(&settings.bind)?, settings.port),
-    )?;
+    bind(&fd, &SockaddrIn::new(settings.bind, settings.port))?;
     listen(&fd, QLEN)?;
     let address = getsockname(&fd)?;
     fd.set_nonblocking(true)
@@ -149,7 +145,7 @@ fn reload(
             return;
         }
     };
-    if (new.port, &new.bind) != (settings.port, &settings.bind) {
+    if (new.port, new.bind) != (settings.port, settings.bind) {
         // A changed address: listen there first, close the old socket only then.
         match open_listening(&new) {
             Ok((listening, address)) => {
@@ -161,7 +157,7 @@ fn reload(
             Err(err) => {
                 diag::error(&format!("{err}; still listening on {}", daemon.address));
                 new.port = settings.port;
-                new.bind = settings.bind.clone();
+                new.bind = settings.bind;
             }
         }
     }

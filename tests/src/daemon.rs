@@ -1,10 +1,12 @@
-//! Testing daemons: a syslog that the test owns, and a guard for a detached process.
+//! Testing daemons: a private `/dev`, a syslog that the test owns, and a guard for a
+//! detached process.
 //!
 //! A daemon logs to `/dev/log`, and a test machine may have no syslog daemon and no
-//! `/dev/log` at all. [`Syslog`] binds a Unix datagram socket of its own and runs the
-//! daemon in a private mount namespace (root only, as CI is) where `/dev` is a folder
-//! holding just that socket as `log` and the real `/dev/null` as `null`. glibc's
-//! `syslog(3)` then delivers its RFC 3164 records to the test, and nothing on the host
+//! `/dev/log` at all. [`PrivateDev`] runs the daemon in a private mount namespace (root
+//! only, as CI is) where `/dev` is a folder of the test's: the real `/dev/null` as
+//! `null`, and as `log` whatever the test puts there (nothing, a regular file, a socket
+//! nobody reads). [`Syslog`] puts a Unix datagram socket of its own there: glibc's
+//! `syslog(3)` then delivers its RFC 3164 records to the test. Nothing on the host
 //! changes.
 
 use std::os::unix::net::UnixDatagram;
@@ -47,9 +49,59 @@ impl Drop for TempDir {
     }
 }
 
+/// A folder mounted over `/dev` for the programs a test launches through it.
+pub struct PrivateDev {
+    dir: TempDir,
+    null: bool,
+}
+
+impl PrivateDev {
+    /// A `/dev` holding only `null` (the real one): no `/dev/log`.
+    pub fn new() -> PrivateDev {
+        let dir = TempDir::new("dev");
+        std::fs::write(dir.join("null"), b"").expect("a mount point for /dev/null");
+        PrivateDev { dir, null: true }
+    }
+
+    /// A `/dev` without even `null`: opening `/dev/null` fails with `ENOENT`.
+    pub fn without_null() -> PrivateDev {
+        PrivateDev {
+            dir: TempDir::new("dev"),
+            null: false,
+        }
+    }
+
+    /// A path inside it: `join("log")` is what the launched program sees as `/dev/log`.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// A launch of `program args` in a private mount namespace whose `/dev` is this
+    /// folder. `unshare` and `sh` exec the program, so the launch's pid is its pid.
+    pub fn launch(&self, program: &Path, args: &[&str]) -> Launch {
+        let dir = self.dir.path().to_string_lossy().into_owned();
+        let null = if self.null {
+            format!("mount --bind /dev/null '{dir}/null' && ")
+        } else {
+            String::new()
+        };
+        let script = format!("{null}mount --rbind '{dir}' /dev && exec \"$@\"");
+        let mut wrapper = vec!["unshare", "--mount", "--propagation", "private", "sh", "-c"];
+        wrapper.push(&script);
+        wrapper.push("sh");
+        Launch::wrapped(&wrapper, program, args)
+    }
+}
+
+impl Default for PrivateDev {
+    fn default() -> Self {
+        PrivateDev::new()
+    }
+}
+
 /// The records a daemon sent to our stand-in for `/dev/log`.
 pub struct Syslog {
-    dir: TempDir,
+    dev: PrivateDev,
     records: Arc<(Mutex<Vec<String>>, Condvar)>,
 }
 
@@ -70,9 +122,8 @@ pub fn can_use_namespaces() -> bool {
 impl Syslog {
     /// Bind the socket and start collecting records.
     pub fn new() -> Syslog {
-        let dir = TempDir::new("syslog");
-        let socket = UnixDatagram::bind(dir.join("log")).expect("bind the syslog socket");
-        std::fs::write(dir.join("null"), b"").expect("a mount point for /dev/null");
+        let dev = PrivateDev::new();
+        let socket = UnixDatagram::bind(dev.join("log")).expect("bind the syslog socket");
         let records = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         let sink = Arc::clone(&records);
         thread::spawn(move || {
@@ -85,20 +136,26 @@ impl Syslog {
                 changed.notify_all();
             }
         });
-        Syslog { dir, records }
+        Syslog { dev, records }
     }
 
     /// A launch of `program args` in a private mount namespace whose `/dev/log` is
     /// this socket.
     pub fn launch(&self, program: &Path, args: &[&str]) -> Launch {
-        let dir = self.dir.path().to_string_lossy().into_owned();
-        let script = format!(
-            "mount --bind /dev/null '{dir}/null' && mount --rbind '{dir}' /dev && exec \"$@\""
-        );
-        let mut wrapper = vec!["unshare", "--mount", "--propagation", "private", "sh", "-c"];
-        wrapper.push(&script);
-        wrapper.push("sh");
-        Launch::wrapped(&wrapper, program, args)
+        self.dev.launch(program, args)
+    }
+
+    /// Every record sent before this call, once it has been received: the test sends
+    /// a record of its own and waits for it (a datagram socket keeps the order).
+    pub fn settled_records(&self) -> Vec<String> {
+        let marker = "<31>the test's own record: all earlier ones are in";
+        UnixDatagram::unbound()
+            .and_then(|s| s.send_to(marker.as_bytes(), self.dev.join("log")))
+            .expect("send to the syslog socket");
+        self.wait_for(marker);
+        let mut records = self.records();
+        records.retain(|r| r != marker);
+        records
     }
 
     /// Every record so far.

@@ -7,8 +7,10 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::path::Path;
 
-use tests::daemon::{can_use_namespaces, Detached, Syslog, TempDir};
+use tests::daemon::{can_use_namespaces, Detached, PrivateDev, Syslog, TempDir};
 use tests::net;
 use tests::process::{listening_address, Finished};
 use tests::procfs::{eventually, stat};
@@ -486,4 +488,295 @@ fn step05_serves_the_step04_protocol_and_reaps_every_child() {
     eventually("the parent's descriptors back to where they were", || {
         tests::procfs::open_fds(pid) == fds_before
     });
+}
+
+/// How a shell runs what the user typed, then prints the prompt: `exited N` on stderr
+/// once the command has returned. A message the command printed comes before that
+/// line; one that a detached process printed afterwards would come after it.
+const AS_TYPED: &str = "\"$0\" \"$@\"; code=$?; echo \"exited $code\" >&2; exit $code";
+
+/// `program args` run as [`AS_TYPED`], in `dev`'s private mount namespace; its exit
+/// code and everything written on the shared stderr until the last writer is gone.
+fn run_as_typed(dev: &PrivateDev, program: &Path, args: &[&str]) -> Finished {
+    let mut all = vec!["-c", AS_TYPED, program.to_str().unwrap()];
+    all.extend_from_slice(args);
+    dev.launch(Path::new("sh"), &all).spawn().wait_exit()
+}
+
+/// Every error before the daemon listens (bad address, port taken, bad configuration,
+/// pid file locked) is on the terminal before the prompt returns, with its exit code,
+/// in the foreground and as a daemon. The C original has no configuration, no pid file
+/// and no readiness pipe (its parent returns at once, as on slide 37): it is held to
+/// the address in both modes and to the taken port in the foreground, where its
+/// `LOG_PERROR` lines carry syslog's `step05-daemon[PID]: ` tag.
+#[test]
+fn step05_startup_errors_are_printed_before_the_prompt_returns() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let dir = TempDir::new("errors05");
+    let pid_file = dir.join("d.pid").to_string_lossy().into_owned();
+    let config = dir.join("d.toml").to_string_lossy().into_owned();
+    std::fs::write(&config, "bind = \"not an address\"\n").unwrap();
+    let (_holder, taken) = net::taken_port();
+    let taken = taken.to_string();
+    // Another instance, as far as the pid file can tell: the lock and a pid.
+    let locked = dir.join("locked.pid").to_string_lossy().into_owned();
+    let lock = std::fs::File::create(&locked).unwrap();
+    std::fs::write(&locked, "4242\n").unwrap();
+    // SAFETY: flock on a descriptor this test owns; released when `lock` is dropped.
+    assert_eq!(
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+
+    // (what, arguments, message, exit code, also for the C original)
+    let rows: [(&str, Vec<&str>, String, i32, bool); 4] = [
+        (
+            "bad --bind",
+            vec!["-p", "0", "-b", "nope", "--pid-file", &pid_file],
+            "inet_aton: invalid address 'nope'\n".into(),
+            10,
+            true,
+        ),
+        (
+            "port taken",
+            vec!["-p", &taken, "-b", "127.0.0.1", "--pid-file", &pid_file],
+            "bind: Address already in use\n".into(),
+            2,
+            true,
+        ),
+        (
+            "bad config",
+            vec!["-p", "0", "-c", &config, "--pid-file", &pid_file],
+            format!("config {config}: key 'bind': invalid address 'not an address'\n"),
+            78,
+            false,
+        ),
+        (
+            "pid file locked",
+            vec!["-p", "0", "-b", "127.0.0.1", "--pid-file", &locked],
+            format!("flock: {locked} is locked: already running as pid 4242\n"),
+            1,
+            false,
+        ),
+    ];
+    // syslog's tag on the C original's LOG_PERROR lines.
+    let untagged = |text: &str| {
+        text.lines()
+            .map(|line| match line.split_once("]: ") {
+                Some((tag, rest)) if tag.starts_with("step05-daemon[") => rest,
+                _ => line,
+            })
+            .map(|line| format!("{line}\n"))
+            .collect::<String>()
+    };
+    for (what, args, message, code, in_c) in &rows {
+        for foreground in [true, false] {
+            let mut args = args.clone();
+            if foreground {
+                args.push("-f");
+            }
+            let mode = if foreground { "foreground" } else { "daemon" };
+            let dev = PrivateDev::new();
+            let done = run_as_typed(&dev, &rust_binary(STEP), &args);
+            assert_eq!(
+                (done.code, done.stderr.as_str()),
+                (Some(*code), format!("{message}exited {code}\n").as_str()),
+                "{what}, {mode}"
+            );
+            assert!(!Path::new(&pid_file).exists(), "{what}, {mode}: a pid file");
+            let c_holds = *in_c && (foreground || *what == "bad --bind");
+            if c_holds {
+                // The same flags, less the pid file the C original does not have.
+                let at = args.iter().position(|&a| a == "--pid-file").unwrap();
+                args.drain(at..at + 2);
+                let done = run_as_typed(&dev, &tests::c_original(STEP), &args);
+                assert_eq!(
+                    (done.code, untagged(&done.stderr)),
+                    (Some(*code), format!("{message}exited {code}\n")),
+                    "C original: {what}, {mode}"
+                );
+            }
+        }
+    }
+}
+
+/// A step of the daemon routine itself that fails in the detached process (here:
+/// `/dev/null` missing) reaches the terminal through the readiness pipe too, before
+/// the prompt, instead of "the daemon exited before it was ready".
+#[test]
+fn step05_a_failing_daemon_routine_reaches_the_launcher() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let dir = TempDir::new("nonull05");
+    let pid_file = dir.join("d.pid").to_string_lossy().into_owned();
+    let done = run_as_typed(
+        &PrivateDev::without_null(),
+        &rust_binary(STEP),
+        &["-p", "0", "-b", "127.0.0.1", "--pid-file", &pid_file],
+    );
+    assert_eq!(
+        (done.code, done.stderr.as_str()),
+        (
+            Some(1),
+            "open: /dev/null: No such file or directory\nexited 1\n"
+        )
+    );
+}
+
+/// The address in the configuration file is checked like every other key: a bad one
+/// is a configuration error naming the key (78); the same address on the command line
+/// is the lecture's `inet_aton` error (10).
+#[test]
+fn step05_bad_bind_in_the_config_is_a_config_error() {
+    let dir = TempDir::new("bindcfg");
+    let config = dir.join("d.toml");
+    std::fs::write(&config, "bind = \"not an address\"\n").unwrap();
+    let pid_file = dir.join("d.pid");
+    let run = |args: &[&str]| {
+        let mut all = vec!["-f", "-p", "0", "--pid-file", pid_file.to_str().unwrap()];
+        all.extend_from_slice(args);
+        tests::process::Launch::new(&rust_binary(STEP), &all)
+            .spawn()
+            .wait_exit()
+    };
+    let from_file = run(&["-c", config.to_str().unwrap()]);
+    assert_eq!(
+        (from_file.code, from_file.stderr),
+        (
+            Some(78),
+            format!(
+                "config {}: key 'bind': invalid address 'not an address'\n",
+                config.display()
+            )
+        )
+    );
+    let from_flag = run(&["-b", "not an address"]);
+    assert_eq!(
+        (from_flag.code, from_flag.stderr.as_str()),
+        (Some(10), "inet_aton: invalid address 'not an address'\n")
+    );
+}
+
+/// `--foreground` where syslog cannot be reached (no `/dev/log`, a regular file there,
+/// a socket nobody reads): the log goes to stderr, and says so once, so a user sees
+/// what the daemon does instead of a silent process.
+#[test]
+fn step05_foreground_without_syslog_logs_to_stderr() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let dir = TempDir::new("nolog05");
+    let pid_file = dir.join("d.pid").to_string_lossy().into_owned();
+    let missing = PrivateDev::new();
+    let file = PrivateDev::new();
+    std::fs::write(file.join("log"), b"").unwrap();
+    let deaf = PrivateDev::new();
+    drop(std::os::unix::net::UnixDatagram::bind(deaf.join("log")).unwrap());
+    for (dev, why) in [
+        (&missing, "No such file or directory"),
+        (&file, "Connection refused"),
+        (&deaf, "Connection refused"),
+    ] {
+        let launch = dev.launch(
+            &rust_binary(STEP),
+            &["-f", "-p", "0", "-b", "127.0.0.1", "--pid-file", &pid_file],
+        );
+        let mut server = tests::Server::launch(launch);
+        let notice = format!("connect: /dev/log: {why}; logging to stderr instead\n");
+        server.proc.wait_stderr(&notice);
+        assert_eq!(ping(server.addr), b"PONG\r\nBYE\r\n");
+        server.proc.wait_stderr("Connection from: 127.0.0.1:");
+        server.proc.signal(libc::SIGTERM);
+        let done = server.proc.wait_exit();
+        assert_eq!(done.code, Some(0), "{why}: {}", done.stderr);
+        assert!(
+            done.stderr
+                .starts_with(&format!("listening on {}\n{notice}", server.addr)),
+            "{why}: {}",
+            done.stderr
+        );
+        assert_eq!(done.stderr.matches("logging to stderr").count(), 1);
+        assert!(
+            done.stderr
+                .ends_with("received SIGTERM: stopping\nstopped\n"),
+            "{why}: {}",
+            done.stderr
+        );
+    }
+    // The README shows the same first two lines (for the default address).
+    let readme =
+        std::fs::read_to_string(tests::bins::workspace_root().join("step05-daemon/README.md"))
+            .unwrap();
+    assert!(readme.contains(
+        "listening on 0.0.0.0:1234\n\
+         connect: /dev/log: No such file or directory; logging to stderr instead\n"
+    ));
+}
+
+/// `--log stderr` and `--log syslog` choose the log on the command line, over the
+/// file's `log` key, with a syslog that works: stderr gets the records and syslog
+/// none, or syslog gets them and stderr only the listening line. `--log stderr`
+/// without `--foreground` is a usage error: a daemon has no stderr.
+#[test]
+fn step05_log_flag_chooses_stderr_or_syslog() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let dir = TempDir::new("logflag05");
+    let pid_file = dir.join("d.pid").to_string_lossy().into_owned();
+    let config = dir.join("d.toml").to_string_lossy().into_owned();
+    for (file_says, flag) in [("syslog", "stderr"), ("stderr", "syslog")] {
+        std::fs::write(&config, format!("log = \"{file_says}\"\n")).unwrap();
+        let syslog = Syslog::new();
+        let launch = syslog.launch(
+            &rust_binary(STEP),
+            &[
+                "-f",
+                "-p",
+                "0",
+                "-b",
+                "127.0.0.1",
+                "-c",
+                &config,
+                "--pid-file",
+                &pid_file,
+                "--log",
+                flag,
+            ],
+        );
+        let mut server = tests::Server::launch(launch);
+        assert_eq!(ping(server.addr), b"PONG\r\nBYE\r\n");
+        if flag == "stderr" {
+            server.proc.wait_stderr("Connection from: 127.0.0.1:");
+        } else {
+            syslog.wait_for("Connection from: 127.0.0.1:");
+        }
+        server.proc.signal(libc::SIGTERM);
+        let done = server.proc.wait_exit();
+        assert_eq!(done.code, Some(0), "--log {flag}: {}", done.stderr);
+        let records = syslog.settled_records();
+        if flag == "stderr" {
+            assert!(
+                records.is_empty(),
+                "--log stderr, yet syslog got {records:?}"
+            );
+            assert!(done.stderr.contains("Connection from: 127.0.0.1:"));
+            assert!(!done.stderr.contains("logging to stderr"));
+        } else {
+            assert_eq!(done.stderr, format!("listening on {}\n", server.addr));
+            assert!(
+                records.iter().any(|r| r.ends_with("stopped")),
+                "{records:?}"
+            );
+        }
+    }
+
+    let daemon = tests::process::Launch::new(&rust_binary(STEP), &["--log", "stderr"])
+        .spawn()
+        .wait_exit();
+    assert_eq!(daemon.code, Some(64), "{}", daemon.stderr);
+    assert!(daemon.stderr.contains("--foreground"), "{}", daemon.stderr);
 }
