@@ -409,3 +409,78 @@ fn root_readme_and_workspace_list_every_step() {
     }
     assert!(readme.contains("cargo test --workspace"));
 }
+
+/// How every step README builds and runs its C original, from the step's folder: the
+/// same two commands everywhere (SPEC's flags, one binary name for git to ignore).
+const C_BUILD: &str = "$ cc -std=c11 -Wall -Wextra -Werror -o original original.c";
+const C_RUN: &str = "$ ./original -p 1234";
+
+/// True when git ignores `path` (relative to the workspace root), whether or not the
+/// file exists or is tracked.
+fn git_ignores(path: &str) -> bool {
+    let status = std::process::Command::new("git")
+        .args(["check-ignore", "--quiet", "--no-index", path])
+        .current_dir(workspace_root())
+        .status()
+        .unwrap();
+    match status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        other => panic!("git check-ignore {path}: {other:?} (is the workspace a git tree?)"),
+    }
+}
+
+/// A student who opens any step's README finds the same two commands to build and run
+/// the C original; the build command compiles it as written, and neither the binary it
+/// leaves in the step's folder nor the one `original.c`'s header names shows up as an
+/// untracked file.
+#[test]
+fn every_step_readme_builds_and_runs_its_c_original_the_same_way() {
+    if !tests::require_tool("git") {
+        return;
+    }
+    let block = format!("```console\n{C_BUILD}\n{C_RUN}\n```");
+    let binary = C_BUILD
+        .split_once(" -o ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap();
+    for step in step_crates() {
+        let dir = workspace_root().join(&step);
+        let readme = fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(
+            readme.contains(&block),
+            "{step}/README.md lacks the C original's two commands:\n{block}"
+        );
+
+        // The build command, run as written in a copy of the step's folder.
+        let copy = tests::daemon::TempDir::new("docs-c");
+        fs::copy(dir.join("original.c"), copy.join("original.c")).unwrap();
+        let build = std::process::Command::new("sh")
+            .args(["-c", C_BUILD.trim_start_matches("$ ")])
+            .current_dir(copy.path())
+            .output()
+            .unwrap();
+        assert!(
+            build.status.success() && build.stderr.is_empty(),
+            "{step}: {C_BUILD}\n{}",
+            String::from_utf8_lossy(&build.stderr)
+        );
+        assert!(copy.join(binary).is_file(), "{step}: no ./{binary}");
+
+        assert!(git_ignores(&format!("{step}/{binary}")), "{step}/{binary}");
+        assert!(
+            !git_ignores(&format!("{step}/original.c")),
+            "{step}/original.c"
+        );
+        let c = fs::read_to_string(dir.join("original.c")).unwrap();
+        let header_binary = c
+            .lines()
+            .find_map(|l| l.split_once("Build: cc ")?.1.split_once(" -o "))
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{step}/original.c: no `Build: cc … -o NAME` line"));
+        assert!(
+            git_ignores(&format!("{step}/{header_binary}")),
+            "{step}/{header_binary}, built as original.c's header says"
+        );
+    }
+}
