@@ -169,7 +169,8 @@ int main(int argc, char *argv[])
             if (n > 0) {
                 /* Slide bug: the slide passes strlen(buffer) on, but recv() does
                  * not NUL-terminate: strlen reads past the 5 bytes into whatever
-                 * follows. Use the count recv returned, exactly n bytes. */
+                 * follows. Use the count recv returned, exactly n bytes.
+                 * README.md ("Try this") puts strlen(buffer) back here to show it. */
                 write_all(STDOUT_FILENO, buffer, (size_t)n);
                 continue;
             }
