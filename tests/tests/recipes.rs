@@ -202,3 +202,96 @@ fn step02_restored_slide_bug_builds_and_overreads() {
         assert!(report.contains(quote), "valgrind: {report}");
     }
 }
+
+/// The command inside the first `$(…)` of `line`: the part of a recipe that finds a pid.
+fn substitution(line: &str) -> &str {
+    let start = line
+        .find("$(")
+        .unwrap_or_else(|| panic!("no $( in {line:?}"))
+        + 2;
+    let end = line.rfind(')').unwrap();
+    &line[start..end]
+}
+
+/// Run `script` with `sh -c`; its stdout.
+fn sh(script: &str) -> String {
+    let out = Command::new("sh").args(["-c", script]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// step04's "Try this" lists the server's children (zombies, when the SIGCHLD handler
+/// is off) with `ps --ppid PARENT`. Its way of finding the parent finds the parent, and
+/// only it, in the cases a student meets: a child alive and serving, and a server
+/// started by `cargo run`, whose own command line names the server too.
+#[test]
+fn step04_recipe_finds_the_parent_while_a_child_serves() {
+    let readme = readme("step04-respond");
+    let item = list_item(&readme, "Watch zombies appear");
+    let (commands, _) = console_commands(item, "$ ");
+    // A name of our own (comm keeps 15 bytes), so the recipe sees only this test's
+    // processes, not those of other tests running at the same time.
+    let dir = TempDir::new("recipe04");
+    let name = format!("r04-{}", std::process::id());
+    let link = dir.join(&name);
+    std::os::unix::fs::symlink(rust_binary("step04-respond"), &link).unwrap();
+    let ours = |command: &str| command.replace("step04-respond", &name);
+
+    // Started as `cargo run` starts it: by a process whose command line names it, and
+    // which stays its parent.
+    let wrapper = Launch::new(
+        Path::new("sh"),
+        &[
+            "-c",
+            "\"$0\" -p 0 -b 127.0.0.1; exit",
+            link.to_str().unwrap(),
+        ],
+    );
+    let mut server = Server::launch(wrapper);
+    let children = tests::procfs::children(server.proc.pid());
+    let [parent] = children.as_slice() else {
+        panic!("the wrapper runs one server: {} children", children.len());
+    };
+    let parent = parent.pid;
+    // Should the test fail half-way, the server goes too (its parent, the wrapper,
+    // reaps it).
+    let mut stop_server = Some(tests::daemon::Detached { pid: parent });
+
+    // A client being served: its child is alive.
+    let mut client = tests::net::connect(server.addr);
+    std::io::Write::write_all(&mut client, b"PING\n").unwrap();
+    let mut pong = [0u8; 6];
+    std::io::Read::read_exact(&mut client, &mut pong).unwrap();
+    assert_eq!(&pong, b"PONG\r\n");
+    let log = server.proc.wait_stderr(" (pid ");
+    let child = log
+        .split_once(" (pid ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(pid, _)| pid.to_string())
+        .unwrap();
+
+    let found = sh(&ours(substitution(&commands[0])));
+    assert_eq!(found.trim(), parent.to_string(), "{}", commands[0]);
+    let listing = sh(&ours(&commands.join("\n")));
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(child.as_str())),
+        "the listing shows the child {child}:\n{listing}"
+    );
+
+    // Let the child finish and be reaped before the parent stops, so no orphan is left.
+    drop(client);
+    tests::procfs::eventually("the child is reaped", || {
+        tests::procfs::children(parent).is_empty()
+    });
+    // SAFETY: kill(2) on the server, a child of the wrapper we still hold.
+    unsafe { libc::kill(parent, libc::SIGTERM) };
+    assert_eq!(server.proc.wait_exit().code, Some(0));
+    // Reaped: its pid may belong to someone else now.
+    std::mem::forget(stop_server.take());
+}
