@@ -484,3 +484,79 @@ fn every_step_readme_builds_and_runs_its_c_original_the_same_way() {
         );
     }
 }
+
+/// The root README's `## ` sections, each as (title, body).
+fn sections(readme: &str) -> Vec<(&str, &str)> {
+    readme
+        .split("\n## ")
+        .skip(1)
+        .map(|s| s.split_once('\n').unwrap_or((s, "")))
+        .collect()
+}
+
+/// A student who opens the root README finds where to start before anything else:
+/// "Start here" comes first, with what to install, the two set-up commands and the
+/// steps in order. The benchmark's tables are in bench/README.md and the survival
+/// table in a section further down, both reached from a short summary.
+#[test]
+fn root_readme_starts_with_where_to_start() {
+    let root = workspace_root();
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let intro = readme.split("\n## ").next().unwrap();
+    assert!(
+        !intro.contains("\n|") && !intro.contains("```"),
+        "only a title and a paragraph come before \"Start here\""
+    );
+    let sections = sections(&readme);
+    let (title, start) = sections[0];
+    assert_eq!(title, "Start here");
+    for tool in ["`nc`", "`telnet`", "`curl`", "`strace`"] {
+        assert!(start.contains(tool), "Start here names {tool}");
+    }
+    for command in [
+        "$ cargo run --release -p step06-fileserver -- --root step06-fileserver/www",
+        "$ cargo test --workspace",
+    ] {
+        assert!(start.contains(command), "Start here shows {command:?}");
+    }
+    let places: Vec<usize> = step_crates()
+        .iter()
+        .map(|s| start.find(&format!("[{s}]({s}/README.md)")).unwrap())
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] < w[1]), "steps in order");
+
+    // The benchmark's tables and charts live with its profiles.
+    let bench = fs::read_to_string(root.join("bench/README.md")).unwrap();
+    for table in [
+        "| server | 4 KiB keep-alive req/s |",
+        "| step06 / peer | keep-alive | close | 100 MiB |",
+        "| step | measure | Rust | C (-O2) | Rust / C |",
+        "| target | measured | goal |",
+        "](results.svg)",
+        "](ratios.svg)",
+    ] {
+        assert!(!readme.contains(table), "README still has {table:?}");
+        assert!(bench.contains(table), "bench/README.md lacks {table:?}");
+    }
+    // The survival table is in a later section; a summary of a few lines links both.
+    let survives = sections
+        .iter()
+        .position(|(t, _)| *t == "What it survives")
+        .expect("a \"What it survives\" section");
+    assert!(sections[survives]
+        .1
+        .contains("| fault or attack | behaviour | test |"));
+    let summary = sections
+        .iter()
+        .position(|(_, body)| {
+            body.contains("(bench/README.md)") && body.contains("(#what-it-survives)")
+        })
+        .expect("a summary linking bench/README.md and #what-it-survives");
+    assert!(summary < survives);
+    let lines = sections[summary]
+        .1
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count();
+    assert!(lines <= 6, "the summary is short: {lines} lines");
+}
