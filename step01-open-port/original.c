@@ -2,8 +2,8 @@
  * step01-open-port/original.c: the lecture's first server (slides 17-24).
  * It opens a port, accepts one connection, says who connected, and closes.
  *
- * Build: cc -std=c11 -Wall -Wextra -Werror -o step01 original.c
- * Run:   ./step01 [-p PORT] [-b ADDR]
+ * Build: cc -std=c11 -Wall -Wextra -Werror -o original original.c
+ * Run:   ./original [-p PORT] [-b ADDR]
  *        then, in a second terminal: nc 127.0.0.1 1234
  *
  * The Rust version is src/main.rs; the two read call for call.

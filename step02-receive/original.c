@@ -3,8 +3,8 @@
  * It accepts one connection at a time, copies every byte it receives to stdout,
  * says when the client closed, and accepts the next one.
  *
- * Build: cc -std=c11 -Wall -Wextra -Werror -o step02 original.c
- * Run:   ./step02 [-p PORT] [-b ADDR] [-B BUF_SIZE] [-o]
+ * Build: cc -std=c11 -Wall -Wextra -Werror -o original original.c
+ * Run:   ./original [-p PORT] [-b ADDR] [-B BUF_SIZE] [-o]
  *        then, in a second terminal: nc 127.0.0.1 1234   (type lines, then Ctrl-D)
  *        -B sets the receive buffer (default 5, as on the slides); -o serves one
  *        connection and exits.
@@ -169,7 +169,8 @@ int main(int argc, char *argv[])
             if (n > 0) {
                 /* Slide bug: the slide passes strlen(buffer) on, but recv() does
                  * not NUL-terminate: strlen reads past the 5 bytes into whatever
-                 * follows. Use the count recv returned, exactly n bytes. */
+                 * follows. Use the count recv returned, exactly n bytes.
+                 * README.md ("Try this") puts strlen(buffer) back here to show it. */
                 write_all(STDOUT_FILENO, buffer, (size_t)n);
                 continue;
             }

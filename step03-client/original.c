@@ -3,8 +3,8 @@
  * It connects to a server, sends a message (or all of stdin), tells the server
  * it is done sending, prints the reply until the server closes, and exits.
  *
- * Build: cc -std=c11 -Wall -Wextra -Werror -o step03 original.c
- * Run:   ./step03 [-H HOST] [-p PORT] [MESSAGE...]
+ * Build: cc -std=c11 -Wall -Wextra -Werror -o original original.c
+ * Run:   ./original [-H HOST] [-p PORT] [MESSAGE...]
  *        e.g. with step02 listening:   ./step03 hello there
  *        or a web request to step06:   printf 'GET / HTTP/1.0\r\n\r\n' | ./step03 -p 1234
  *

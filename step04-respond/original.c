@@ -3,8 +3,8 @@
  * The parent accepts connections and forks a child for each; the child answers
  * one-line requests (ECHO, TIME, PING, HELP, QUIT) until the client leaves.
  *
- * Build: cc -std=c11 -Wall -Wextra -Werror -o step04 original.c
- * Run:   ./step04 [-p PORT] [-b ADDR] [-m MAX_CLIENTS] [-t TIMEOUT]
+ * Build: cc -std=c11 -Wall -Wextra -Werror -o original original.c
+ * Run:   ./original [-p PORT] [-b ADDR] [-m MAX_CLIENTS] [-t TIMEOUT]
  *        then, in a second terminal: telnet 127.0.0.1 1234   (or nc 127.0.0.1 1234)
  *        and type: PING, ECHO hello, TIME, HELP, QUIT
  *

@@ -5,8 +5,8 @@
  * SIGTERM. The Rust version adds what real daemons need (readiness pipe, pid file,
  * configuration, privilege drop); see README.md.
  *
- * Build: cc -std=c11 -Wall -Wextra -Werror -o step05 original.c
- * Run:   ./step05 [-p PORT] [-b ADDR] [-f]      (-f: stay in the foreground)
+ * Build: cc -std=c11 -Wall -Wextra -Werror -o original original.c
+ * Run:   ./original [-p PORT] [-b ADDR] [-f]      (-f: stay in the foreground)
  *        then: telnet 127.0.0.1 1234, and: journalctl -t step05-daemon
  *        stop it with: pkill -TERM -f ./step05
  *

@@ -5,8 +5,8 @@
  * request per connection, no ranges, no caching, no listings, no percent-decoding.
  * The Rust version (src/) is the server a user can rely on; see README.md.
  *
- * Build: cc -std=c11 -Wall -Wextra -Werror -o step06 original.c
- * Run:   ./step06 [-p PORT] [-b ADDR] [-r ROOT]
+ * Build: cc -std=c11 -Wall -Wextra -Werror -o original original.c
+ * Run:   ./original [-p PORT] [-b ADDR] [-r ROOT]
  *        then: curl -v http://127.0.0.1:1234/index.html
  *
  * Comment tags: "Slide bug:", "Beyond the slides:" (see step01's original.c).

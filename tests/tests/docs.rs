@@ -409,3 +409,154 @@ fn root_readme_and_workspace_list_every_step() {
     }
     assert!(readme.contains("cargo test --workspace"));
 }
+
+/// How every step README builds and runs its C original, from the step's folder: the
+/// same two commands everywhere (SPEC's flags, one binary name for git to ignore).
+const C_BUILD: &str = "$ cc -std=c11 -Wall -Wextra -Werror -o original original.c";
+const C_RUN: &str = "$ ./original -p 1234";
+
+/// True when git ignores `path` (relative to the workspace root), whether or not the
+/// file exists or is tracked.
+fn git_ignores(path: &str) -> bool {
+    let status = std::process::Command::new("git")
+        .args(["check-ignore", "--quiet", "--no-index", path])
+        .current_dir(workspace_root())
+        .status()
+        .unwrap();
+    match status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        other => panic!("git check-ignore {path}: {other:?} (is the workspace a git tree?)"),
+    }
+}
+
+/// A student who opens any step's README finds the same two commands to build and run
+/// the C original; the build command compiles it as written, and neither the binary it
+/// leaves in the step's folder nor the one `original.c`'s header names shows up as an
+/// untracked file.
+#[test]
+fn every_step_readme_builds_and_runs_its_c_original_the_same_way() {
+    if !tests::require_tool("git") {
+        return;
+    }
+    let block = format!("```console\n{C_BUILD}\n{C_RUN}\n```");
+    let binary = C_BUILD
+        .split_once(" -o ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap();
+    for step in step_crates() {
+        let dir = workspace_root().join(&step);
+        let readme = fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(
+            readme.contains(&block),
+            "{step}/README.md lacks the C original's two commands:\n{block}"
+        );
+
+        // The build command, run as written in a copy of the step's folder.
+        let copy = tests::daemon::TempDir::new("docs-c");
+        fs::copy(dir.join("original.c"), copy.join("original.c")).unwrap();
+        let build = std::process::Command::new("sh")
+            .args(["-c", C_BUILD.trim_start_matches("$ ")])
+            .current_dir(copy.path())
+            .output()
+            .unwrap();
+        assert!(
+            build.status.success() && build.stderr.is_empty(),
+            "{step}: {C_BUILD}\n{}",
+            String::from_utf8_lossy(&build.stderr)
+        );
+        assert!(copy.join(binary).is_file(), "{step}: no ./{binary}");
+
+        assert!(git_ignores(&format!("{step}/{binary}")), "{step}/{binary}");
+        assert!(
+            !git_ignores(&format!("{step}/original.c")),
+            "{step}/original.c"
+        );
+        let c = fs::read_to_string(dir.join("original.c")).unwrap();
+        let header_binary = c
+            .lines()
+            .find_map(|l| l.split_once("Build: cc ")?.1.split_once(" -o "))
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{step}/original.c: no `Build: cc … -o NAME` line"));
+        assert!(
+            git_ignores(&format!("{step}/{header_binary}")),
+            "{step}/{header_binary}, built as original.c's header says"
+        );
+    }
+}
+
+/// The root README's `## ` sections, each as (title, body).
+fn sections(readme: &str) -> Vec<(&str, &str)> {
+    readme
+        .split("\n## ")
+        .skip(1)
+        .map(|s| s.split_once('\n').unwrap_or((s, "")))
+        .collect()
+}
+
+/// A student who opens the root README finds where to start before anything else:
+/// "Start here" comes first, with what to install, the two set-up commands and the
+/// steps in order. The benchmark's tables are in bench/README.md and the survival
+/// table in a section further down, both reached from a short summary.
+#[test]
+fn root_readme_starts_with_where_to_start() {
+    let root = workspace_root();
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let intro = readme.split("\n## ").next().unwrap();
+    assert!(
+        !intro.contains("\n|") && !intro.contains("```"),
+        "only a title and a paragraph come before \"Start here\""
+    );
+    let sections = sections(&readme);
+    let (title, start) = sections[0];
+    assert_eq!(title, "Start here");
+    for tool in ["`nc`", "`telnet`", "`curl`", "`strace`"] {
+        assert!(start.contains(tool), "Start here names {tool}");
+    }
+    for command in [
+        "$ cargo run --release -p step06-fileserver -- --root step06-fileserver/www",
+        "$ cargo test --workspace",
+    ] {
+        assert!(start.contains(command), "Start here shows {command:?}");
+    }
+    let places: Vec<usize> = step_crates()
+        .iter()
+        .map(|s| start.find(&format!("[{s}]({s}/README.md)")).unwrap())
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] < w[1]), "steps in order");
+
+    // The benchmark's tables and charts live with its profiles.
+    let bench = fs::read_to_string(root.join("bench/README.md")).unwrap();
+    for table in [
+        "| server | 4 KiB keep-alive req/s |",
+        "| step06 / peer | keep-alive | close | 100 MiB |",
+        "| step | measure | Rust | C (-O2) | Rust / C |",
+        "| target | measured | goal |",
+        "](results.svg)",
+        "](ratios.svg)",
+    ] {
+        assert!(!readme.contains(table), "README still has {table:?}");
+        assert!(bench.contains(table), "bench/README.md lacks {table:?}");
+    }
+    // The survival table is in a later section; a summary of a few lines links both.
+    let survives = sections
+        .iter()
+        .position(|(t, _)| *t == "What it survives")
+        .expect("a \"What it survives\" section");
+    assert!(sections[survives]
+        .1
+        .contains("| fault or attack | behaviour | test |"));
+    let summary = sections
+        .iter()
+        .position(|(_, body)| {
+            body.contains("(bench/README.md)") && body.contains("(#what-it-survives)")
+        })
+        .expect("a summary linking bench/README.md and #what-it-survives");
+    assert!(summary < survives);
+    let lines = sections[summary]
+        .1
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count();
+    assert!(lines <= 6, "the summary is short: {lines} lines");
+}
