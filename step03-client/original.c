@@ -5,8 +5,8 @@
  *
  * Build: cc -std=c11 -Wall -Wextra -Werror -o original original.c
  * Run:   ./original [-H HOST] [-p PORT] [MESSAGE...]
- *        e.g. with step02 listening:   ./step03 hello there
- *        or a web request to step06:   printf 'GET / HTTP/1.0\r\n\r\n' | ./step03 -p 1234
+ *        e.g. with step02 listening:   ./original hello there
+ *        or a web request to step06:   printf 'GET / HTTP/1.0\r\n\r\n' | ./original -p 1234
  *
  * The Rust version is src/main.rs; the two read call for call.
  * Comment tags: "Slide bug:", "Beyond the slides:" (see step01's original.c).

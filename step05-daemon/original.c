@@ -8,7 +8,7 @@
  * Build: cc -std=c11 -Wall -Wextra -Werror -o original original.c
  * Run:   ./original [-p PORT] [-b ADDR] [-f]      (-f: stay in the foreground)
  *        then: telnet 127.0.0.1 1234, and: journalctl -t step05-daemon
- *        stop it with: pkill -TERM -f ./step05
+ *        stop it with: pkill -TERM -f ./original
  *
  * The server part (respond, serve_client, refuse) is step04's original.c, with
  * perror() turned into syslog(): a daemon has no stderr.
