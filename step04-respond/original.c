@@ -39,6 +39,12 @@ static const int QLEN = 10;
 #define MAX_LINE 1024
 /* How much one recv() takes at most. */
 #define BUF_SIZE 4096
+/* Beyond the slides: the right way to close waits for the client's FIN this
+ * many seconds in all (nginx: lingering_time), and LINGER_TIMEOUT per recv
+ * (nginx: lingering_timeout). A client that has read our last bytes closes
+ * within a round trip or two; one that goes on sending is cut off. */
+#define LINGER_TIME 2
+#define LINGER_TIMEOUT 1
 
 static const char *BUSY = "ERR Service temporarily unavailable\r\n";
 static const char *HELP = "commands: ECHO <text>, TIME, PING, HELP, QUIT";
@@ -105,14 +111,45 @@ static int sendall(int fd, const char *data, size_t *len)
     return complete ? 0 : -1;
 }
 
+/* What is left until deadline, at most max seconds, as a timeval; {0, 0} once
+ * the deadline has passed. */
+static struct timeval time_left(const struct timespec *deadline, time_t max)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long usec = (long long)(deadline->tv_sec - now.tv_sec) * 1000000 +
+                     (deadline->tv_nsec - now.tv_nsec) / 1000;
+    if (usec < 0)
+        usec = 0;
+    if (usec > (long long)max * 1000000)
+        usec = (long long)max * 1000000;
+    struct timeval tv = {.tv_sec = (time_t)(usec / 1000000),
+                         .tv_usec = (suseconds_t)(usec % 1000000)};
+    return tv;
+}
+
 /* The right way to close (slide 31): done sending, read until the client is
- * done (or the receive timeout expires), close. */
+ * done, close.
+ * Beyond the slides: the reading is bounded as nginx bounds its "lingering
+ * close": LINGER_TIME in all, LINGER_TIMEOUT per recv. A timeout set once would
+ * be renewed by every byte, so a client trickling one now and then would keep
+ * this process (and its max_clients slot) for as long as it liked. */
 static void close_gracefully(int fd)
 {
     char drain[BUF_SIZE];
+    struct timespec deadline;
     shutdown(fd, SHUT_WR);
-    while (recv(fd, drain, sizeof drain, 0) > 0)
-        ;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += LINGER_TIME;
+    for (;;) {
+        struct timeval tv = time_left(&deadline, LINGER_TIMEOUT);
+        if (tv.tv_sec == 0 && tv.tv_usec == 0)
+            break; /* the linger is over (and {0, 0} would mean "no timeout") */
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ssize_t n = recv(fd, drain, sizeof drain, 0);
+        if (n == 0 || (n == -1 && errno != EINTR))
+            break; /* its FIN, a timeout or a reset */
+    }
     close(fd);
 }
 

@@ -47,6 +47,8 @@ static const int QLEN = SOMAXCONN;
 /* As in step04. */
 #define MAX_LINE 1024
 #define BUF_SIZE 4096
+#define LINGER_TIME 2
+#define LINGER_TIMEOUT 1
 /* With this many children alive, answer busy without forking; idle timeout. */
 static const int MAX_CLIENTS = 64;
 static const unsigned TIMEOUT = 30;
@@ -121,14 +123,40 @@ static int sendall(int fd, const char *data, size_t *len)
     return complete ? 0 : -1;
 }
 
-/* The right way to close (slide 31): done sending, read until the client is
- * done (or the receive timeout expires), close. */
+/* What is left until deadline, at most max seconds, as a timeval (as in step04). */
+static struct timeval time_left(const struct timespec *deadline, time_t max)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long usec = (long long)(deadline->tv_sec - now.tv_sec) * 1000000 +
+                     (deadline->tv_nsec - now.tv_nsec) / 1000;
+    if (usec < 0)
+        usec = 0;
+    if (usec > (long long)max * 1000000)
+        usec = (long long)max * 1000000;
+    struct timeval tv = {.tv_sec = (time_t)(usec / 1000000),
+                         .tv_usec = (suseconds_t)(usec % 1000000)};
+    return tv;
+}
+
+/* The right way to close (slide 31), bounded as in step04: done sending, read
+ * until the client is done or the linger is over, close. */
 static void close_gracefully(int fd)
 {
     char drain[BUF_SIZE];
+    struct timespec deadline;
     shutdown(fd, SHUT_WR);
-    while (recv(fd, drain, sizeof drain, 0) > 0)
-        ;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += LINGER_TIME;
+    for (;;) {
+        struct timeval tv = time_left(&deadline, LINGER_TIMEOUT);
+        if (tv.tv_sec == 0 && tv.tv_usec == 0)
+            break; /* the linger is over (and {0, 0} would mean "no timeout") */
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ssize_t n = recv(fd, drain, sizeof drain, 0);
+        if (n == 0 || (n == -1 && errno != EINTR))
+            break; /* its FIN, a timeout or a reset */
+    }
     close(fd);
 }
 

@@ -537,6 +537,10 @@ fn narrate_htons(address: &SockaddrIn) {
 /// See `socket(7)` (`SO_RCVTIMEO`). This is how a server drops an idle client instead
 /// of keeping a process waiting for it for ever.
 ///
+/// Differs from C: a timeout shorter than the timeval's microsecond (what is left of a
+/// deadline can be) is passed as 1 µs. Truncated to `{0, 0}` it would mean "no
+/// timeout": the `recv` would wait for ever instead of hardly at all.
+///
 /// # Errors
 ///
 /// `setsockopt` (exit 1): `EBADF`, `EDOM` (timeout out of range).
@@ -547,22 +551,29 @@ fn narrate_htons(address: &SockaddrIn) {
 /// let timeout = Some(std::time::Duration::from_secs(30));
 /// common::socket::setsockopt_rcvtimeo(&fd, timeout).unwrap();
 /// assert_eq!(fd.read_timeout().unwrap(), timeout);
+/// // Less than a microsecond left of a deadline: still a timeout, not "for ever"
+/// // (the kernel rounds it up to one clock tick).
+/// let nearly_none = Some(std::time::Duration::from_nanos(300));
+/// common::socket::setsockopt_rcvtimeo(&fd, nearly_none).unwrap();
+/// let tick = fd.read_timeout().unwrap().expect("a timeout, not for ever");
+/// assert!(tick <= std::time::Duration::from_millis(10));
 /// ```
 pub fn setsockopt_rcvtimeo(socket: &Socket, timeout: Option<Duration>) -> Result<(), CallError> {
+    let timeout = timeout.map(|t| t.max(Duration::from_micros(1)));
     let result = socket
         .set_read_timeout(timeout)
         .map_err(|e| CallError::from_io("setsockopt", e));
     explain::outcome(
         || {
-            let secs = timeout.map_or(0, |t| t.as_secs());
+            let (secs, micros) = timeout.map_or((0, 0), |t| (t.as_secs(), t.subsec_micros()));
             format!(
-                "setsockopt({}, SOL_SOCKET, SO_RCVTIMEO, {{tv_sec={secs}, tv_usec=0}}, 16)",
+                "setsockopt({}, SOL_SOCKET, SO_RCVTIMEO, {{tv_sec={secs}, tv_usec={micros}}}, 16)",
                 socket.as_raw_fd()
             )
         },
         &result,
         |_| "0".into(),
-        "an idle client makes recv fail with EAGAIN",
+        "after this long with nothing received, recv fails with EAGAIN",
     );
     result
 }

@@ -25,8 +25,9 @@ const BUF_SIZE: usize = 4096;
 pub fn serve_client(connectionfd: Socket, timeout: Option<Duration>) -> u8 {
     match converse(&connectionfd, timeout) {
         Ok(Ending::Close) => {
-            // The client has every reply: a reset met while draining changes
-            // nothing for it, so it is not an error of this conversation.
+            // The client has every reply: a reset met while draining, or a client
+            // still sending when the linger is over, changes nothing for it, so it
+            // is not an error of this conversation.
             let _ = close_gracefully(connectionfd);
             0
         }

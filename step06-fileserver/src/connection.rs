@@ -46,8 +46,8 @@ pub struct Site {
 
 /// How a conversation ended without an error.
 enum End {
-    /// Close the right way: shutdown, drain, close (after an error response, when the
-    /// client may still be sending).
+    /// Close the right way: shutdown, drain (for `LINGER_TIME` at most), close (after
+    /// an error response, when the client may still be sending).
     Close,
     /// Idle past the timeout, the client left, or it asked to close and has nothing
     /// more to send: just close.
