@@ -118,6 +118,12 @@ impl Launch {
         self
     }
 
+    /// Set an environment variable for the process.
+    pub fn env(mut self, key: &str, value: &std::ffi::OsStr) -> Launch {
+        self.cmd.env(key, value);
+        self
+    }
+
     /// Send stdout and stderr to one pipe, in the order they were written.
     pub fn merged(mut self) -> Launch {
         self.merged = true;

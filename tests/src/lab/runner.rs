@@ -207,3 +207,19 @@ fn target_name(target: &Target) -> String {
             .join(" "),
     }
 }
+
+/// [`check`] with the report kept as text instead of printed (for the proofs in
+/// `cargo test`): every check runs (`--all`), beyond ones included.
+pub fn check_to_text(
+    step: &'static Step,
+    target: &Target,
+    root: &Path,
+) -> Result<(Summary, String), TargetError> {
+    let mut out = Vec::new();
+    let options = Options {
+        all: true,
+        beyond: true,
+    };
+    let summary = check(step, target, root, options, &mut out, Style::plain())?;
+    Ok((summary, String::from_utf8_lossy(&out).into_owned()))
+}
