@@ -15,7 +15,7 @@ use crate::lab::report::{quoted, shown};
 use crate::lab::run::describe_status;
 
 /// The checks of step 01, in the order a student meets them.
-pub static CHECKS: [Check; 6] = [
+pub static CHECKS: [Check; 7] = [
     Check {
         id: "step01/listens",
         slide: 23,
@@ -63,6 +63,14 @@ pub static CHECKS: [Check; 6] = [
         beyond: false,
         applies_to: &[1],
         run: reuseaddr,
+    },
+    Check {
+        id: "step01/signals",
+        slide: 46,
+        what: "Ctrl-C (SIGINT) or SIGTERM while it waits in accept ends it with exit 0",
+        beyond: true,
+        applies_to: &[1],
+        run: signals,
     },
 ];
 
@@ -257,6 +265,34 @@ fn reuseaddr(ctx: &Ctx) -> Result<(), NotPassed> {
         )
         .into())
     }
+}
+
+/// Beyond the slides: SIGINT and SIGTERM, sent while the server waits in accept,
+/// end it with exit 0 rather than "killed by signal".
+fn signals(ctx: &Ctx) -> Result<(), NotPassed> {
+    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+        let mut server = ctx.server()?;
+        // SAFETY: kill(2) on the program we started and have not reaped.
+        unsafe { libc::kill(server.run.pid(), signal) };
+        let sent = format!("{name} to {}", server.run.command_line);
+        match server.run.wait_exit(deadline()) {
+            Some(status) if status.code() == Some(0) => {}
+            status => {
+                let got = status.map_or_else(
+                    || format!("still running {} s later", DEADLINE.as_secs()),
+                    describe_status,
+                );
+                return Err(Failure::new(
+                    sent,
+                    "exit 0",
+                    got,
+                    format!("catch {name} with sigaction and end with _exit(0) in the handler (beyond the slides: a clean stop for scripts)"),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Wait for the `Connection from: ` line on stderr; return the address it names.
