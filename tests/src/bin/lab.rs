@@ -12,6 +12,9 @@
 //! check passed, 1 one failed, 64 a usage error. The checks live in the `tests`
 //! library (`tests/src/lab/`), where `cargo test` also runs them against the
 //! references. SPEC.md, "Exercises and the checker", is the contract.
+//!
+//! Work copies go to `work/` in this workspace, or in the one `LAB_ROOT` names (the
+//! tests point it at a scratch folder, so they never touch a student's `work/`).
 
 use std::ffi::OsString;
 use std::io::{self, Write};
