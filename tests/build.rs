@@ -2,6 +2,8 @@
 //! (`cc -std=c11 -Wall -Wextra -Werror`), so a C original that stops compiling
 //! cleanly fails the build of the test suite. Each binary's path reaches the tests
 //! as the environment variable `C_ORIGINAL_<STEP>` (e.g. `C_ORIGINAL_STEP01_OPEN_PORT`).
+//! It also builds the `lab` checker's `LD_PRELOAD` shim (`lab/shim/send-cap.c`) as a
+//! shared library, whose path reaches the crate as `LAB_SEND_CAP_SHIM`.
 
 use std::env;
 use std::fs;
@@ -53,9 +55,31 @@ fn main() {
         let var = format!("C_ORIGINAL_{}", name.to_uppercase().replace('-', "_"));
         println!("cargo:rustc-env={var}={}", binary.display());
     }
+    compile_shim(&manifest.join("lab/shim/send-cap.c"), &out_dir, &cc);
     // A new step is a new workspace member: look for its original.c again then.
     println!(
         "cargo:rerun-if-changed={}",
         workspace.join("Cargo.toml").display()
     );
+}
+
+/// The send-capping shim, as a shared library for `LD_PRELOAD`.
+fn compile_shim(source: &std::path::Path, out_dir: &std::path::Path, cc: &str) {
+    println!("cargo:rerun-if-changed={}", source.display());
+    let library = out_dir.join("send-cap.so");
+    let status = Command::new(cc)
+        .args([
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC", "-o",
+        ])
+        .arg(&library)
+        .arg(source)
+        .arg("-ldl")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
+    assert!(
+        status.success(),
+        "{} does not compile cleanly",
+        source.display()
+    );
+    println!("cargo:rustc-env=LAB_SEND_CAP_SHIM={}", library.display());
 }

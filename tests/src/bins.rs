@@ -29,6 +29,11 @@ pub fn rust_binary(name: &str) -> PathBuf {
 ///
 /// If no C original was compiled for that step.
 pub fn c_original(name: &str) -> PathBuf {
+    c_original_path(name).unwrap_or_else(|| panic!("no C original for {name}"))
+}
+
+/// Path of a step's compiled `original.c`, or `None` for a name that is no step.
+pub fn c_original_path(name: &str) -> Option<PathBuf> {
     let path = match name {
         "step01-open-port" => env!("C_ORIGINAL_STEP01_OPEN_PORT"),
         "step02-receive" => env!("C_ORIGINAL_STEP02_RECEIVE"),
@@ -36,9 +41,9 @@ pub fn c_original(name: &str) -> PathBuf {
         "step04-respond" => env!("C_ORIGINAL_STEP04_RESPOND"),
         "step05-daemon" => env!("C_ORIGINAL_STEP05_DAEMON"),
         "step06-fileserver" => env!("C_ORIGINAL_STEP06_FILESERVER"),
-        other => panic!("no C original for {other}"),
+        _ => return None,
     };
-    PathBuf::from(path)
+    Some(PathBuf::from(path))
 }
 
 /// Compile a helper C file of the workspace (`bench/fork-floor.c`, `tests/c/…`) with
@@ -67,11 +72,18 @@ pub fn workspace_root() -> PathBuf {
 
 /// `target/debug` or `target/release`: the test executable lives in its `deps/`.
 fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test executables live in target/PROFILE/deps")
-        .to_path_buf()
+    current_profile_dir().expect("test executables live in target/PROFILE/deps")
+}
+
+/// `target/debug` or `target/release`, from where this executable lives: in it (a
+/// binary such as `lab`) or in its `deps/` (a test).
+pub fn current_profile_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        return dir.parent().map(Path::to_path_buf);
+    }
+    Some(dir.to_path_buf())
 }
 
 fn build_workspace_bins(profile_dir: &Path) {

@@ -16,6 +16,7 @@ pub mod bins;
 pub mod daemon;
 pub mod data;
 pub mod http;
+pub mod lab;
 pub mod mask;
 pub mod net;
 pub mod process;

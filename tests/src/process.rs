@@ -13,15 +13,16 @@ use std::time::Instant;
 use crate::TIMEOUT;
 
 /// Bytes a reader thread has collected from one pipe, and whether it hit end of file.
+/// (Also used by the `lab` checker's runner.)
 #[derive(Default)]
-struct Capture {
+pub(crate) struct Capture {
     state: Mutex<(Vec<u8>, bool)>,
     changed: Condvar,
 }
 
 impl Capture {
     /// Read `pipe` to its end on a thread of its own.
-    fn collect(pipe: impl Read + Send + 'static) -> (Arc<Capture>, JoinHandle<()>) {
+    pub(crate) fn collect(pipe: impl Read + Send + 'static) -> (Arc<Capture>, JoinHandle<()>) {
         let capture = Arc::new(Capture::default());
         let sink = Arc::clone(&capture);
         let reader = thread::spawn(move || {
@@ -48,7 +49,7 @@ impl Capture {
     }
 
     /// Wait until `done(bytes, closed)` holds or the deadline passes; returns whether it held.
-    fn wait_until(&self, deadline: Instant, done: impl Fn(&[u8], bool) -> bool) -> bool {
+    pub(crate) fn wait_until(&self, deadline: Instant, done: impl Fn(&[u8], bool) -> bool) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if done(&state.0, state.1) {
@@ -66,7 +67,7 @@ impl Capture {
         }
     }
 
-    fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         self.state
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -120,6 +121,12 @@ impl Launch {
     /// Run it in `dir` (for a relative path among its arguments).
     pub fn current_dir(mut self, dir: &Path) -> Launch {
         self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Set an environment variable for the process.
+    pub fn env(mut self, key: &str, value: &std::ffi::OsStr) -> Launch {
+        self.cmd.env(key, value);
         self
     }
 

@@ -17,16 +17,21 @@ fn both() -> [PathBuf; 2] {
     [rust_binary(STEP), c_original(STEP)]
 }
 
-/// A student runs the server and connects with `nc`: the server prints
-/// `Connection from: 127.0.0.1:PORT` with the client's own port, and exits 0.
+// What the slides' step 01 does (listen on the -p port, accept, print the client's
+// address and port, exit 0, restart at once on the same port) is checked by
+// `cargo lab`'s step 01 checks (tests/src/lab/steps/step01.rs); lab_step01.rs runs
+// them against this binary and the C original, with the beyond-the-slides checks
+// (SIGINT and SIGTERM end it with exit 0). What follows is beyond the slides too.
+
+/// The `listening on` line names the real port, the status lines are the only
+/// output on stderr, and stdout (for data) stays empty, in C and in Rust.
 #[test]
-fn step01_reports_the_client_and_exits_0() {
+fn step01_status_lines_go_to_stderr_only() {
     for program in both() {
         let mut server = Server::start(&program, &[]);
         let client = net::connect(server.addr);
         let client_port = client.local_addr().unwrap().port();
         let done = server.proc.wait_exit();
-        assert_eq!(done.code, Some(0), "{}", program.display());
         assert_eq!(
             done.stderr,
             format!(
@@ -113,19 +118,6 @@ fn step01_help_lists_the_exit_codes() {
         "--explain",
     ] {
         assert!(help.contains(line), "--help lacks {line:?}:\n{help}");
-    }
-}
-
-/// Ctrl-C (SIGINT) or SIGTERM while the server waits in accept ends it with exit 0.
-#[test]
-fn step01_sigint_and_sigterm_exit_0() {
-    for program in both() {
-        for signal in [libc::SIGINT, libc::SIGTERM] {
-            let mut server = Server::start(&program, &[]);
-            server.proc.signal(signal);
-            let done = server.proc.wait_exit();
-            assert_eq!(done.code, Some(0), "{} signal {signal}", program.display());
-        }
     }
 }
 

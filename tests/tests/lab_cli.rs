@@ -1,0 +1,231 @@
+//! The `lab` binary (`cargo lab`): its exit codes (0 passed, 1 failed, 64 usage
+//! error), `start` that never overwrites, the kept result and `hint`.
+//! Work copies are made in a scratch workspace (`LAB_ROOT`), never in the real `work/`.
+
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+
+use tests::bins::workspace_root;
+use tests::daemon::TempDir;
+use tests::process::{Finished, Launch};
+use tests::rust_binary;
+
+/// Run `lab ARGS…` (with `LAB_ROOT` when given) to its end.
+fn lab(args: &[&str], root: Option<&Path>) -> Finished {
+    let mut launch = Launch::new(Path::new(env!("CARGO_BIN_EXE_lab")), args);
+    if let Some(root) = root {
+        launch = launch.env("LAB_ROOT", root.as_os_str());
+    }
+    launch.spawn().wait_exit()
+}
+
+fn faulty(name: &str) -> String {
+    workspace_root()
+        .join("tests/lab/faulty")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Every check passed: exit 0, and the report says what to do next.
+#[test]
+fn a_passing_program_exits_0() {
+    let reference = rust_binary("step01-open-port");
+    let done = lab(&["check", "01", "--", reference.to_str().unwrap()], None);
+    assert_eq!(done.code, Some(0), "{}{}", done.stdout_text(), done.stderr);
+    assert!(done
+        .stdout_text()
+        .ends_with("step done, next: cargo lab start 02\n"));
+}
+
+/// `--reference` builds (or finds) the step's own binary and checks it.
+#[test]
+fn the_reference_target_passes() {
+    let done = lab(&["check", "step01", "--reference"], None);
+    assert_eq!(done.code, Some(0), "{}{}", done.stdout_text(), done.stderr);
+    assert!(done
+        .stdout_text()
+        .contains("checking the reference step01-open-port"));
+}
+
+/// A failed check, or a file that does not compile: exit 1, and the report says why.
+#[test]
+fn a_failing_program_exits_1() {
+    let done = lab(&["check", "1", "--c", &faulty("step01-no-htons.c")], None);
+    assert_eq!(done.code, Some(1), "{}", done.stdout_text());
+    assert!(done.stdout_text().contains("✗ step01/htons "));
+
+    let scratch = TempDir::new("lab-cli-broken");
+    let broken = scratch.join("broken.c");
+    fs::write(&broken, "int main(void) { return x; }\n").unwrap();
+    let done = lab(&["check", "01", "--c", broken.to_str().unwrap()], None);
+    assert_eq!(done.code, Some(1));
+    let out = done.stdout_text();
+    assert!(out.contains("✗ compiles "), "{out}");
+    assert!(
+        out.contains("error: ‘x’ undeclared") || out.contains("error: use of undeclared"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("step01/listens"),
+        "nothing runs after a failed compile:\n{out}"
+    );
+}
+
+/// Usage errors exit 64 and say what is wrong: an unknown step (however typed), a
+/// missing file or command, two targets at once, an unknown flag.
+#[test]
+fn usage_errors_exit_64() {
+    for step in ["7", "0", "step1", "step07", "open-port", "01x"] {
+        for command in ["check", "start", "hint"] {
+            let done = lab(&[command, step], None);
+            assert_eq!(done.code, Some(64), "{command} {step}");
+            assert!(
+                done.stderr.contains(&format!("unknown step '{step}'")),
+                "{command} {step}: {}",
+                done.stderr
+            );
+        }
+    }
+    for args in [
+        &["check", "01", "--c", "/no/such/file.c"][..],
+        &["check", "01", "--rust", "/no/such/dir"],
+        &["check", "01", "--", "/no/such/program"],
+        &["check", "01", "--", "no-such-command-on-path"],
+        &["check", "01", "--reference", "--", "python3"],
+        &["check", "01", "--c", "a.c", "--reference"],
+        &["check", "01", "--bogus"],
+        &["check"],
+        &["frobnicate"],
+    ] {
+        let done = lab(args, None);
+        assert_eq!(done.code, Some(64), "{args:?}: {}", done.stderr);
+        assert!(
+            !done.stderr.is_empty(),
+            "{args:?}: a usage error says what is wrong"
+        );
+    }
+}
+
+/// A scratch workspace with a step 01 skeleton in both languages.
+fn scratch_workspace() -> TempDir {
+    let root = TempDir::new("lab-cli-root");
+    let skeleton = root.join("step01-open-port/exercise");
+    fs::create_dir_all(skeleton.join("src")).unwrap();
+    fs::write(
+        skeleton.join("exercise.c"),
+        "int main(void)\n{\n    /* TODO (slide 17): create the socket */\n    return 0;\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        skeleton.join("Cargo.toml"),
+        "[package]\nname = \"step01-exercise\"\n",
+    )
+    .unwrap();
+    fs::write(
+        skeleton.join("src/main.rs"),
+        "fn main() {\n    todo!(\"slide 17: socket\");\n}\n",
+    )
+    .unwrap();
+    root
+}
+
+/// `start` copies the skeleton into work/step01-open-port/, prints the path and the
+/// first task; run again, it leaves the student's edits alone.
+#[test]
+fn start_copies_the_skeleton_and_never_overwrites() {
+    let root = scratch_workspace();
+    let done = lab(&["start", "1"], Some(root.path()));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let out = done.stdout_text();
+    assert!(
+        out.contains("work copy: work/step01-open-port/exercise.c\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("first task: /* TODO (slide 17): create the socket */\n"),
+        "{out}"
+    );
+    let work = root.join("work/step01-open-port/exercise.c");
+    let edited = "/* my own work */\n";
+    fs::write(&work, edited).unwrap();
+
+    for step in ["01", "step01", "step01-open-port"] {
+        let done = lab(&["start", step, "--c"], Some(root.path()));
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+        assert!(
+            done.stdout_text().contains("kept:"),
+            "{}",
+            done.stdout_text()
+        );
+        assert_eq!(
+            fs::read_to_string(&work).unwrap(),
+            edited,
+            "start {step} overwrote it"
+        );
+    }
+
+    // Rust: a file the student already has is kept, a missing one is copied.
+    let main_rs = root.join("work/step01-open-port/src/main.rs");
+    fs::create_dir_all(main_rs.parent().unwrap()).unwrap();
+    fs::write(&main_rs, "fn main() {} // mine\n").unwrap();
+    let done = lab(&["start", "01", "--rust"], Some(root.path()));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(
+        fs::read_to_string(&main_rs).unwrap(),
+        "fn main() {} // mine\n"
+    );
+    assert!(root.join("work/step01-open-port/Cargo.toml").is_file());
+    let out = done.stdout_text();
+    assert!(
+        out.contains("copied:    Cargo.toml\n") && out.contains("kept:      src/main.rs"),
+        "{out}"
+    );
+}
+
+/// `check` with no TARGET checks the work copy and keeps its result for progress;
+/// `hint` shows the first failing check with its hint. Without a work copy, both say
+/// how to make one (exit 64).
+#[test]
+fn the_work_copy_is_checked_its_result_kept_and_hinted() {
+    let root = scratch_workspace();
+    let done = lab(&["check", "01"], Some(root.path()));
+    assert_eq!(done.code, Some(64));
+    assert!(
+        done.stderr.contains("cargo lab start 01"),
+        "{}",
+        done.stderr
+    );
+
+    let work = root.join("work/step01-open-port");
+    fs::create_dir_all(&work).unwrap();
+    fs::copy(faulty("step01-no-ntohs.c"), work.join("exercise.c")).unwrap();
+    let done = lab(&["check", "01"], Some(root.path()));
+    assert_eq!(done.code, Some(1), "{}", done.stdout_text());
+    assert!(done
+        .stdout_text()
+        .contains("checking work/step01-open-port/exercise.c"));
+    let result = fs::read_to_string(root.join("work/.lab/step01-open-port.result")).unwrap();
+    let lines: Vec<&str> = result.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines,
+        [
+            "compiles passed",
+            "step01/listens passed",
+            "step01/htons passed",
+            "step01/accepts passed",
+            "step01/ntohs failed",
+            "step01/exits not-run",
+            "step01/reuseaddr not-run",
+        ]
+    );
+
+    let done = lab(&["hint", "01"], Some(root.path()));
+    assert_eq!(done.code, Some(0));
+    let out = done.stdout_text();
+    assert!(out.starts_with("✗ step01/ntohs "), "{out}");
+    assert!(out.contains("hint (slide 10): it printed "), "{out}");
+}
