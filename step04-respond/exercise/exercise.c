@@ -14,9 +14,9 @@
  *         and type: PING, ECHO hello, TIME, HELP, QUIT
  * Check:  cargo lab check 04       (cargo lab watch 04: again on every save)
  *
- * As shipped it compiles (warning: on_sigchld is not used yet) and serves one
- * client at a time, in the parent, answering every request with an empty line:
- * a second telnet gets nothing until the first one leaves.
+ * As shipped it compiles (warnings: on_sigchld and HELP are not used yet) and
+ * serves one client at a time, in the parent, answering every request with an
+ * empty line: a second telnet gets nothing until the first one leaves.
  * The solution is step04-respond/original.c; this file differs from it only
  * where the TODOs are (and in this comment).
  */
