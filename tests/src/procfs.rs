@@ -22,6 +22,8 @@ pub struct Stat {
     pub session: i32,
     /// Controlling terminal (0: none).
     pub tty_nr: i32,
+    /// When it started, in clock ticks since boot.
+    pub start_time: u64,
 }
 
 /// `/proc/PID/stat` parsed, or `None` if the process is gone.
@@ -37,6 +39,8 @@ pub fn stat(pid: i32) -> Option<Stat> {
         pgrp: fields.get(2)?.parse().ok()?,
         session: fields.get(3)?.parse().ok()?,
         tty_nr: fields.get(4)?.parse().ok()?,
+        // Field 22 of proc(5); `fields` starts at field 3.
+        start_time: fields.get(19)?.parse().ok()?,
     })
 }
 

@@ -55,3 +55,36 @@ fn a_child_left_behind_by_an_exited_program_is_killed() {
         left[0]
     );
 }
+
+/// A daemon's double fork: the program starts a child that makes a session of its
+/// own, forks the daemon and exits, and the program exits too. The daemon's parent is
+/// then init (or some subreaper), not a process of the program, and its session is
+/// not the program's: it is still found, and killed with the rest.
+#[test]
+fn a_daemon_that_double_forked_is_found_and_killed() {
+    // The intermediate `sh` prints the daemon's pid and its own.
+    let script = "setsid sh -c 'sleep 300 </dev/null >/dev/null 2>&1 & echo $! $$' &";
+    let argv = ["sh", "-c", script].map(Into::into);
+    let mut run = Running::start(&argv, &[], Stdin::Null).unwrap();
+    assert!(run.wait_exit(deadline()).unwrap().success());
+    assert!(run.wait_stdout(deadline(), |out| out.ends_with(b"\n")));
+    let pids: Vec<i32> = String::from_utf8(run.stdout())
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let (daemon, intermediate) = (pids[0], pids[1]);
+    // Detached: the intermediate `sh` has exited, and the daemon has another parent.
+    assert!(
+        within(deadline(), || !alive(intermediate)
+            && procfs::stat(daemon).is_some_and(|s| s.ppid != intermediate)),
+        "the intermediate process exits"
+    );
+    assert!(alive(daemon));
+    assert_eq!(run.processes(), vec![daemon], "found by the checker");
+    drop(run);
+    assert!(
+        within(deadline(), || !alive(daemon)),
+        "{daemon} outlived the check"
+    );
+}

@@ -3,14 +3,19 @@
 //!
 //! The program is the leader of a new session (`setsid` between fork and exec), so
 //! whatever it forks stays findable: by session, and by parentage for a child that
-//! made a session of its own. Dropping a [`Running`] kills all of them with SIGKILL
-//! and reaps the program, whatever state the check left it in.
+//! made a session of its own. A daemon escapes both: it makes a session of its own
+//! and its parent exits, so init adopts it. It still carries the environment it was
+//! started with, and the program's is marked with a variable of its own run
+//! ([`MARK`]): a process that started after the program and has that variable is one
+//! of its. Dropping a [`Running`] kills all of them with SIGKILL and reaps the
+//! program, whatever state the check left it in.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -26,9 +31,14 @@ pub enum Stdin {
     Bytes(Vec<u8>),
 }
 
+/// The variable that marks the environment of a program the checker starts; its
+/// value is unique to that run.
+pub const MARK: &str = "LAB_RUN";
+
 /// A program started by a check. Dropping it kills its whole session.
 pub struct Running {
     child: Child,
+    mark: Mark,
     stdout: Arc<Capture>,
     stderr: Arc<Capture>,
     status: Option<ExitStatus>,
@@ -48,7 +58,13 @@ impl Running {
             .split_first()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         let mut cmd = Command::new(program);
+        let entry = format!(
+            "{MARK}={}-{}",
+            std::process::id(),
+            RUNS.fetch_add(1, Ordering::Relaxed)
+        );
         cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+        cmd.env(MARK, &entry[MARK.len() + 1..]);
         cmd.stdin(match stdin {
             Stdin::Null => Stdio::null(),
             Stdin::Bytes(_) => Stdio::piped(),
@@ -65,6 +81,13 @@ impl Running {
             });
         }
         let mut child = cmd.spawn()?;
+        // Not reaped before `kill`, so its stat is there to read (as a zombie at worst).
+        let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+        let mark = Mark {
+            leader: pid,
+            entry: entry.into_bytes(),
+            since: procfs::stat(pid).map_or(0, |s| s.start_time),
+        };
         if let (Stdin::Bytes(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // The program may exit without reading it all: that is for the check to see.
             thread::spawn(move || {
@@ -81,6 +104,7 @@ impl Running {
             .join(" ");
         Ok(Running {
             child,
+            mark,
             stdout,
             stderr,
             status: None,
@@ -151,19 +175,20 @@ impl Running {
         }
     }
 
-    /// Every live process the program started: its session, and the descendants of
-    /// any member (a child that called setsid leaves the session, not the family).
+    /// Every live process the program started: its session, the processes that
+    /// carry its mark, and the sessions and descendants of any of them (a child that
+    /// called setsid leaves the session, not the family; a daemon leaves the family
+    /// too, but keeps the mark).
     pub fn processes(&self) -> Vec<i32> {
-        family(self.pid())
+        family(&self.mark)
     }
 
     /// Kill the program and everything it started (SIGKILL), and reap it.
     pub fn kill(&mut self) {
-        let leader = self.pid();
         // Each round kills what it finds; a process forking at that moment is found
         // by the next round. Bounded, since SIGKILL cannot be caught.
         for _ in 0..50 {
-            let members = family(leader);
+            let members = family(&self.mark);
             if members.is_empty() {
                 break;
             }
@@ -217,8 +242,33 @@ impl Drop for Running {
     }
 }
 
-/// The live (non-zombie) processes of session `leader`, and all their descendants.
-fn family(leader: i32) -> Vec<i32> {
+/// Numbers the runs of this process, for their marks.
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// How to recognise the processes of one run.
+struct Mark {
+    /// The program's pid, also its session's id.
+    leader: i32,
+    /// `LAB_RUN=VALUE`, as it appears in `/proc/PID/environ`.
+    entry: Vec<u8>,
+    /// When the program started (clock ticks since boot): nothing older is its.
+    since: u64,
+}
+
+impl Mark {
+    /// True when `pid`'s environment holds the mark. Read only for processes that
+    /// started after the program, so a scan reads a few environments, not all.
+    fn on(&self, stat: &procfs::Stat) -> bool {
+        stat.start_time >= self.since
+            && std::fs::read(format!("/proc/{}/environ", stat.pid))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == self.entry))
+    }
+}
+
+/// The live (non-zombie) processes of the run `mark`: its session, the processes
+/// carrying the mark, and every process in the session of, or descending from, one
+/// of them.
+fn family(mark: &Mark) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -228,14 +278,20 @@ fn family(leader: i32) -> Vec<i32> {
         .collect();
     let mut members: HashSet<i32> = all
         .iter()
-        .filter(|s| s.session == leader || s.pid == leader)
+        .filter(|s| s.session == mark.leader || s.pid == mark.leader || mark.on(s))
         .map(|s| s.pid)
         .collect();
-    // Descendants: repeat until no new child is found (a tree a few levels deep).
+    // Sessions and descendants: repeat until nothing new is found (a tree a few
+    // levels deep).
     loop {
         let before = members.len();
+        let sessions: HashSet<i32> = all
+            .iter()
+            .filter(|s| members.contains(&s.pid))
+            .map(|s| s.session)
+            .collect();
         for s in &all {
-            if members.contains(&s.ppid) {
+            if members.contains(&s.ppid) || sessions.contains(&s.session) {
                 members.insert(s.pid);
             }
         }
