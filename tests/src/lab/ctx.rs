@@ -75,13 +75,26 @@ impl Ctx<'_> {
 
     /// Start the program as a server told to use `port`, and wait until it listens.
     pub fn server_on(&self, port: u16) -> Result<Server, Failure> {
-        let mut run = self.start(&["-p".to_string(), port.to_string()], Stdin::Null)?;
+        let mut args = vec!["-p".to_string(), port.to_string()];
+        args.extend(self.foreground().iter().map(|a| a.to_string()));
+        let mut run = self.start(&args, Stdin::Null)?;
         let listening = wait_listening(&mut run, port)?;
         Ok(Server {
             run,
             port,
             listening,
         })
+    }
+
+    /// The flag that keeps a server of this step in the foreground: step05's programs
+    /// detach unless given `-f` (SPEC: `-p P -f` for the checks that talk to the
+    /// server; its own daemon checks start it without).
+    pub fn foreground(&self) -> &'static [&'static str] {
+        if self.step.number == 5 {
+            &["-f"]
+        } else {
+            &[]
+        }
     }
 }
 

@@ -97,11 +97,7 @@ impl Running {
         let missing = || io::Error::other("stdout and stderr are piped");
         let (stdout, _) = Capture::collect(child.stdout.take().ok_or_else(missing)?);
         let (stderr, _) = Capture::collect(child.stderr.take().ok_or_else(missing)?);
-        let command_line = argv
-            .iter()
-            .map(|a| shell_word(&a.to_string_lossy()))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let command_line = shell_line(argv);
         Ok(Running {
             child,
             mark,
@@ -328,6 +324,14 @@ pub fn signal_name(signal: i32) -> String {
         other => return format!("signal {other}"),
     };
     name.to_string()
+}
+
+/// `argv` as a student would type it, each word quoted for a shell when it needs it.
+pub fn shell_line(argv: &[OsString]) -> String {
+    argv.iter()
+        .map(|a| shell_word(&a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `word` quoted for a shell when it needs it.

@@ -8,6 +8,7 @@
 use super::check::Check;
 
 pub mod step01;
+pub mod step05;
 
 /// A step of the lecture, as the checker knows it.
 pub struct Step {
@@ -44,7 +45,7 @@ pub static STEPS: [Step; 6] = [
     Step {
         number: 5,
         name: "step05-daemon",
-        checks: &[],
+        checks: &step05::CHECKS,
     },
     Step {
         number: 6,
