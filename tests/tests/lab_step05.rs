@@ -25,13 +25,21 @@ fn step() -> &'static Step {
     Step::parse("05").unwrap()
 }
 
-/// The live processes running `binary` (a zombie is not alive: it only waits for
-/// its parent, init for a daemon).
-fn alive_running(binary: &Path) -> Vec<i32> {
+/// The live processes running `program`: its binary, or a script given as an
+/// argument to an interpreter (a zombie is not alive: it only waits for its parent,
+/// init for a daemon).
+fn alive_running(program: &Path) -> Vec<i32> {
+    let runs = |pid: i32| {
+        std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == program)
+            || std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                c.split(|&b| b == 0)
+                    .any(|a| a == program.as_os_str().as_encoded_bytes())
+            })
+    };
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == binary))
+        .filter(|&pid| runs(pid))
         .filter(|&pid| tests::procfs::stat(pid).is_some_and(|s| s.state != 'Z'))
         .collect()
 }
@@ -50,7 +58,8 @@ fn check_each(target: &Target) -> Vec<(&'static str, Outcome)> {
         );
     }
     let program = prepared.program.unwrap();
-    let binary = PathBuf::from(&program.argv[0]);
+    // The binary, or the script an interpreter runs (`python3 FILE`).
+    let binary = PathBuf::from(program.argv.last().unwrap());
     let mut outcomes = Vec::new();
     for check in step().checks(true) {
         let outcome = run_one(check, step(), &program);
@@ -116,6 +125,17 @@ fn original_c_as_a_student_file_passes() {
     let prepared = prepare(&Target::CFile(file.clone()), step(), &workcopy::root()).unwrap();
     assert_eq!(prepared.build.unwrap().output, "", "no warning");
     assert_all_pass(&Target::CFile(file));
+}
+
+/// A student program in another language passes through `-- CMD`: Python, run as
+/// `python3 step05_server.py -p P`, which opens its socket before it detaches.
+#[test]
+fn a_python_daemon_passes_through_a_command() {
+    if !tests::require_tool("python3") {
+        return;
+    }
+    let script = workspace_root().join("tests/lab/other/step05_server.py");
+    assert_all_pass(&Target::Command(vec!["python3".into(), script.into()]));
 }
 
 /// What each faulty variant's check and hint must say: the mistake, by name, and the

@@ -2,9 +2,10 @@
 //!
 //! glibc's `syslog(3)` sends each record as one datagram to the Unix socket
 //! `/dev/log`. The daemon runs in a mount namespace of its own (`unshare --mount`,
-//! root only) whose `/dev` is a folder of the checker's: the real `/dev/null` as
-//! `null`, and as `log` a socket the checker reads. Nothing on the host changes, and
-//! a machine with no syslog daemon at all works the same.
+//! root only) whose `/dev` is a folder of the checker's: the real `/dev/null`,
+//! `/dev/zero` and the random devices, and as `log` a socket the checker reads.
+//! Nothing on the host changes, and a machine with no syslog daemon at all works the
+//! same.
 //!
 //! The namespace also gets an empty `/run`: a daemon's pid file there (the Rust
 //! reference's default as root) cannot meet one of a daemon already running.
@@ -12,14 +13,19 @@
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::net::UnixDatagram;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::lab::check::Skip;
 use crate::lab::scratch::Scratch;
 use crate::lab::target::find_program;
+
+/// The devices of the real `/dev` that the private one holds too: what a program
+/// may open besides `/dev/log`.
+const DEVICES: [&str; 4] = ["null", "zero", "random", "urandom"];
 
 /// The records received so far, and a signal for each new one.
 type Records = (Mutex<Vec<String>>, Condvar);
@@ -56,13 +62,41 @@ impl DevLog {
             detail: format!("{what}: {e}"),
         };
         let dir = Scratch::new("dev").map_err(|e| broken("a temporary folder", e))?;
-        std::fs::write(dir.path().join("null"), b"")
-            .map_err(|e| broken("a mount point for /dev/null", e))?;
+        for device in DEVICES {
+            std::fs::write(dir.path().join(device), b"")
+                .map_err(|e| broken(&format!("a mount point for /dev/{device}"), e))?;
+        }
         let socket = UnixDatagram::bind(dir.path().join("log"))
             .map_err(|e| broken("bind the /dev/log socket", e))?;
         let records: Arc<Records> = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         collect(socket, Arc::downgrade(&records));
-        Ok(DevLog { dir, records })
+        let log = DevLog { dir, records };
+        // Root may still be denied a namespace (a container without CAP_SYS_ADMIN):
+        // tried once, with a program that does nothing.
+        static WORKS: OnceLock<Result<(), String>> = OnceLock::new();
+        WORKS
+            .get_or_init(|| log.try_once())
+            .clone()
+            .map_err(|e| Skip {
+                reason: "no mount namespace".into(),
+                detail: format!("the private /dev/log needs one, and here: {e}"),
+            })?;
+        Ok(log)
+    }
+
+    /// Run `true` the way a daemon is run; what went wrong, if anything.
+    fn try_once(&self) -> Result<(), String> {
+        let argv = self.wrap(&["true".into()]);
+        let output = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{}: {e}", argv[0].to_string_lossy()))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+        }
     }
 
     /// `argv`, run in a mount namespace where `/dev` is this folder and `/run` is
@@ -70,9 +104,13 @@ impl DevLog {
     /// status is the command's.
     pub fn wrap(&self, argv: &[OsString]) -> Vec<OsString> {
         let dir = self.dir.path().to_string_lossy().replace('\'', r"'\''");
+        let devices: String = DEVICES
+            .iter()
+            .map(|d| format!("mount --bind /dev/{d} '{dir}/{d}' && "))
+            .collect();
         let script = format!(
-            "mount --bind /dev/null '{dir}/null' && mount --rbind '{dir}' /dev && \
-             mount -t tmpfs tmpfs /run && exec \"$@\""
+            "{devices}mount --rbind '{dir}' /dev && \
+             {{ [ ! -d /run ] || mount -t tmpfs tmpfs /run; }} && exec \"$@\""
         );
         let mut wrapped: Vec<OsString> = [
             "unshare",
