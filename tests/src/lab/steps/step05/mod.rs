@@ -5,13 +5,16 @@
 //!
 //! The command is started the way a shell starts a job: a process group leader (here
 //! also a session leader, see [`crate::lab::run`]). It has no controlling terminal,
-//! and no terminal is given to it: its leaving would hang that terminal up and send
-//! SIGHUP to the daemon's process group at once (a shell, which stays, spares a job
-//! that), so a daemon that skipped `setsid` would die or not by timing. A terminal is
-//! reached only through a session: a daemon in a session of its own has none unless
-//! it opens one (which the second fork forbids); a daemon still in the command's
-//! session would share the terminal a shell's command has. So `step05/new-session`
-//! judges the session, and reports a terminal if the daemon has one all the same.
+//! and no terminal is given to it: as the session's leader it would be the
+//! terminal's controlling process, and its exit, at once after the first fork, sends
+//! SIGHUP to its process group, where the child of that fork still is until it
+//! calls `setsid`: the daemon would die or not by timing, a correct one
+//! included (as under `script -c CMD`, which does this; a shell, the session leader
+//! that stays, spares its jobs). A terminal is reached only through a session: a
+//! daemon in a session of its own has none unless it opens one (which the second
+//! fork forbids); a daemon still in the command's session would share the terminal a
+//! shell's command has. So `step05/new-session` judges the session, and reports a
+//! terminal if the daemon has one all the same.
 
 use std::fs;
 use std::io::Write;
