@@ -49,6 +49,7 @@ pub mod signals;
 pub mod sockaddr;
 pub mod socket;
 pub mod stdio;
+pub mod wire;
 
 pub use error::CallError;
 
