@@ -117,6 +117,10 @@ struct Cli {
     /// Narrate every socket call (to syslog once detached)
     #[arg(long)]
     explain: bool,
+
+    /// Print each TCP segment of the connections as it crosses lo, tcpdump-style (needs CAP_NET_RAW and --foreground)
+    #[arg(long, requires = "foreground")]
+    wire: bool,
 }
 
 impl Cli {
@@ -136,8 +140,9 @@ impl Cli {
 
 fn main() -> ExitCode {
     let cli: Cli = cli::parse();
-    if cli.explain {
-        explain::enable();
+    // --explain and --wire: the capture opens before our first socket
+    if let Err(err) = explain::start(cli.explain, cli.wire) {
+        return diag::fail(&err);
     }
     let overrides = match cli.overrides() {
         Ok(overrides) => overrides,

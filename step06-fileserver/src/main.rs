@@ -124,12 +124,17 @@ struct Cli {
     /// Narrate every socket call on stderr (syslog with --daemon)
     #[arg(long)]
     explain: bool,
+
+    /// Print each TCP segment of the connections as it crosses lo, tcpdump-style (needs CAP_NET_RAW; not with --daemon)
+    #[arg(long, conflicts_with = "daemon")]
+    wire: bool,
 }
 
 fn main() -> ExitCode {
     let mut cli: Cli = cli::parse();
-    if cli.explain {
-        explain::enable();
+    // --explain and --wire: the capture opens before our first socket
+    if let Err(err) = explain::start(cli.explain, cli.wire) {
+        return diag::fail(&err);
     }
     // The root, made absolute before anything changes directory: the daemon routine
     // does chdir("/"), and a relative root ("." by default) would then name "/" itself.
