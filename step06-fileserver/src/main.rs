@@ -35,7 +35,8 @@ use common::pidfile::PidFile;
 use common::process::{_exit, fork, ForkResult};
 use common::signals::SignalPipe;
 use common::socket::{
-    accept_addr, bind_addr, close, getsockname_addr, listen, setsockopt_reuseaddr, socket,
+    accept_addr, bind_addr, close, getsockname_addr, listen, set_nonblocking, setsockopt_reuseaddr,
+    setsockopt_v6only, socket,
 };
 use common::{cli, diag, explain, CallError, PORT};
 use nix::errno::Errno;
@@ -221,14 +222,12 @@ fn start(cli: &Cli) -> Result<Server, CallError> {
     setsockopt_reuseaddr(&fd)?;
     if address.is_ipv6() && address.ip().is_unspecified() {
         // "::" takes IPv4 clients too (as ::ffff:a.b.c.d): one socket, both families.
-        fd.set_only_v6(false)
-            .map_err(|e| CallError::from_io("setsockopt", e))?;
+        setsockopt_v6only(&fd, false)?;
     }
     bind_addr(&fd, &address)?;
     listen(&fd, QLEN)?;
     // poll says when to accept; a client gone meanwhile must not block the parent.
-    fd.set_nonblocking(true)
-        .map_err(|e| CallError::from_io("fcntl", e))?;
+    set_nonblocking(&fd)?;
     let address = getsockname_addr(&fd)?;
 
     // Beyond the slides: the pid file and the user's ids, before chroot hides them
@@ -320,7 +319,7 @@ fn serve(server: Server) -> Result<(), CallError> {
             if let Some(pid_file) = server.pid_file {
                 pid_file.remove();
             }
-            return Ok(());
+            return close(server.fd);
         }
         if !client_waiting {
             continue;

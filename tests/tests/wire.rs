@@ -463,3 +463,163 @@ fn wire_step03_readme_transcript_is_what_the_program_prints() {
         done.stderr
     );
 }
+
+/// The pid each line of a forking server's output came from: `[pid N]` or the parent.
+fn pid_of(line: &str, parent: i32) -> i32 {
+    line.strip_prefix("[pid ")
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or(parent)
+}
+
+/// The pids of the children, from the parent's `clone(…) = N` lines.
+fn forked(text: &str) -> Vec<i32> {
+    text.lines()
+        .filter(|l| l.starts_with("clone("))
+        .filter_map(|l| {
+            l.split(" = ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// step06 serves one request: the request crosses as one segment of its length (27
+/// bytes), the response as the head and the body (the head sent with MSG_MORE, so the
+/// two usually leave in one segment), printed by the child that served it, its lines
+/// marked `[pid N]`; the handshake by the parent. No segment is printed twice.
+#[test]
+fn wire_step06_one_request_and_its_response() {
+    if !can_capture() {
+        return;
+    }
+    let root = tempdir("wire-www");
+    std::fs::write(root.join("hello.txt"), "hi\n").unwrap();
+    let root_arg = root.to_string_lossy().into_owned();
+    let mut server = start_in_namespace(
+        "step06-fileserver",
+        &[
+            "-p",
+            "0",
+            "-b",
+            "127.0.0.1",
+            "--root",
+            &root_arg,
+            "--explain",
+            "--wire",
+        ],
+    );
+    let port = server.port().to_string();
+    let request = "GET /hello.txt HTTP/1.0\r\n\r\n";
+    let client = in_namespace_of(&server, &rust_binary("step03-client"), &["-p", &port])
+        .stdin(request.as_bytes().to_vec())
+        .spawn()
+        .wait_exit();
+    assert_eq!(client.code, Some(0), "{}", client.stderr);
+    let response = client.stdout_text();
+    let head_len = response.find("\r\n\r\n").unwrap() + 4;
+    assert_eq!(&response[head_len..], "hi\n");
+    server.proc.wait_stderr("] close(7) = 0");
+    server.proc.signal(libc::SIGTERM);
+    let served = server.proc.wait_exit();
+    let out = &served.stderr;
+    let parent = server.proc.pid();
+    let children = forked(out);
+    assert_eq!(children.len(), 1, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let segs = segments(out);
+    let server_port = server.port();
+
+    let from_client: Vec<&Seg> = segs
+        .iter()
+        .filter(|s| s.from_port != server_port && s.len > 0)
+        .collect();
+    assert_eq!(from_client.len(), 1, "{out}");
+    assert_eq!(from_client[0].len as usize, request.len());
+
+    let response_segs: Vec<&Seg> = segs
+        .iter()
+        .filter(|s| s.from_port == server_port && s.len > 0)
+        .collect();
+    let lengths: Vec<usize> = response_segs.iter().map(|s| s.len as usize).collect();
+    assert!(
+        lengths == [head_len + 3] || lengths == [head_len, 3],
+        "head {head_len} and body 3, got {lengths:?}:\n{out}"
+    );
+    for seg in &response_segs {
+        assert_eq!(pid_of(lines[seg.at], parent), children[0], "{out}");
+    }
+    let syn = segs.iter().find(|s| s.flags == "S").unwrap();
+    assert_eq!(pid_of(lines[syn.at], parent), parent, "{out}");
+
+    let mut seen = std::collections::HashSet::new();
+    for seg in &segs {
+        assert!(
+            seen.insert(strip_pid(lines[seg.at])),
+            "twice: {}",
+            lines[seg.at]
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// step04 with two clients, one after the other: each handshake is printed by the
+/// parent, each reply and the server's FIN by the child that served that client (its
+/// pid from the parent's `clone`), and not one segment twice.
+#[test]
+fn wire_step04_parent_and_children_each_print_their_own_segments() {
+    if !can_capture() {
+        return;
+    }
+    let mut server = start_in_namespace(
+        "step04-respond",
+        &["-p", "0", "-b", "127.0.0.1", "--explain", "--wire"],
+    );
+    let port = server.port().to_string();
+    for _ in 0..2 {
+        let client = in_namespace_of(&server, &rust_binary("step03-client"), &["-p", &port])
+            .stdin(b"PING\nQUIT\n".to_vec())
+            .spawn()
+            .wait_exit();
+        assert_eq!(client.stdout, b"PONG\r\nBYE\r\n");
+    }
+    server.proc.wait_stderr_count("] close(4) = 0", 2);
+    server.proc.signal(libc::SIGTERM);
+    let served = server.proc.wait_exit();
+    let out = &served.stderr;
+    let parent = server.proc.pid();
+    let children = forked(out);
+    assert_eq!(children.len(), 2, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let segs = segments(out);
+    let server_port = server.port();
+    let by = |flags: &str, from_server: bool| -> Vec<i32> {
+        segs.iter()
+            .filter(|s| s.flags == flags && (s.from_port == server_port) == from_server)
+            .map(|s| pid_of(lines[s.at], parent))
+            .collect()
+    };
+    assert_eq!(by("S", false), [parent, parent], "{out}");
+    assert_eq!(by("S.", true), [parent, parent], "{out}");
+    assert_eq!(by("P.", true), children, "the replies: {out}");
+    assert_eq!(by("F.", true), children, "the server's FINs: {out}");
+    let mut seen = std::collections::HashSet::new();
+    for seg in &segs {
+        assert!(
+            seen.insert(strip_pid(lines[seg.at])),
+            "twice: {}",
+            lines[seg.at]
+        );
+    }
+}
+
+/// A fresh directory under the temporary directory, for this test process.
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
