@@ -12,6 +12,7 @@
 
 use std::path::Path;
 
+use tests::net::ReplyServer;
 use tests::process::{Finished, Launch};
 use tests::{require_tool, rust_binary, Server};
 
@@ -622,4 +623,144 @@ fn tempdir(tag: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The system calls of `launch`'s program under `strace -f` (all of them), from its
+/// first `socket` on, as `name(args…` lines without the pid.
+fn traced_calls(launch: impl FnOnce(&str) -> Launch, tag: &str) -> (Vec<String>, String) {
+    let path = std::env::temp_dir().join(format!("wire-{tag}-{}.strace", std::process::id()));
+    let out = path.to_string_lossy().into_owned();
+    let done = launch(&out).spawn().wait_exit();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let calls: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(_, rest)| rest.trim_start().to_string())
+        })
+        .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
+        .skip_while(|l| !l.starts_with("socket(AF_INET,"))
+        .collect();
+    (calls, text)
+}
+
+fn names(calls: &[String]) -> Vec<&str> {
+    calls.iter().filter_map(|c| c.split('(').next()).collect()
+}
+
+/// With `--wire` off nothing changes: no capture is opened, and from its first socket
+/// on, the client makes exactly the calls of the session and the runtime's exit; with
+/// `--explain` the same calls plus the narration's writes to stderr.
+#[test]
+fn wire_off_the_program_makes_no_call_for_it() {
+    if !require_tool("strace") {
+        return;
+    }
+    let run = |flags: &'static [&'static str], tag: &str| {
+        let server = ReplyServer::start(b"bye\n".to_vec());
+        let port = server.port.to_string();
+        traced_calls(
+            |out| {
+                let mut args = vec!["-p", port.as_str()];
+                args.extend_from_slice(flags);
+                args.push("hello");
+                Launch::wrapped(
+                    &["strace", "-f", "-o", out],
+                    &rust_binary("step03-client"),
+                    &args,
+                )
+            },
+            tag,
+        )
+    };
+    let (plain, text) = run(&[], "off");
+    for capture in [
+        "AF_PACKET",
+        "SO_ATTACH_FILTER",
+        "PACKET_",
+        "SIOCGIFINDEX",
+        "F_DUPFD",
+    ] {
+        assert!(!text.contains(capture), "{capture} without --wire:\n{text}");
+    }
+    let session = [
+        "socket", "connect", "write", "sendto", "shutdown", "recvfrom", "write", "recvfrom",
+        "close",
+    ];
+    let names_plain = names(&plain);
+    assert_eq!(names_plain[..session.len()], session, "{text}");
+    for name in &names_plain[session.len()..] {
+        assert!(
+            ["sigaltstack", "munmap", "exit_group"].contains(name),
+            "{name} after the session:\n{text}"
+        );
+    }
+    let (explained, text) = run(&["--explain"], "explain");
+    let without_narration: Vec<String> = explained
+        .into_iter()
+        .filter(|c| !c.starts_with("write(2, "))
+        .collect();
+    let plain_without_status: Vec<String> = plain
+        .iter()
+        .filter(|c| !c.starts_with("write(2, "))
+        .cloned()
+        .collect();
+    assert_eq!(
+        names(&without_narration),
+        names(&plain_without_status),
+        "{text}"
+    );
+}
+
+/// With `--wire` on, a call costs no system call: the client makes the calls it makes
+/// without, plus the lines' writes, the filter narrowed twice (to the server's port,
+/// to the connection, which `getsockname` names) and, at exit, the wait for late
+/// segments and the capture's close. Nothing per call reads the capture.
+#[test]
+fn wire_on_reading_the_capture_costs_no_system_call() {
+    if !can_capture() {
+        return;
+    }
+    // An iterative server: it takes both runs' connections, one after the other.
+    let server = start_in_namespace("step02-receive", &["-p", "0", "-b", "127.0.0.1"]);
+    let port = server.port().to_string();
+    let net = format!("--net=/proc/{}/ns/net", server.proc.pid());
+    let run = |wire: bool| {
+        traced_calls(
+            |out| {
+                let mut args = vec!["-p", port.as_str()];
+                if wire {
+                    args.push("--wire");
+                }
+                args.push("hello");
+                Launch::wrapped(
+                    &["nsenter", &net, "--", "strace", "-f", "-o", out],
+                    &rust_binary("step03-client"),
+                    &args,
+                )
+            },
+            if wire { "on" } else { "plain" },
+        )
+    };
+    let (plain, _) = run(false);
+    let (wired, text) = run(true);
+    let plain: Vec<&str> = names(&plain);
+    let extra_at_exit = |c: &String| {
+        c.starts_with("poll([{fd=100,") || c.starts_with("munmap(") || c.contains("(100")
+    };
+    let wired: Vec<&str> = wired
+        .iter()
+        .filter(|c| !c.starts_with("write(2, "))
+        .filter(|c| !c.starts_with("setsockopt(100, SOL_SOCKET, SO_ATTACH_FILTER"))
+        .filter(|c| !c.starts_with("getsockname("))
+        .filter(|c| !extra_at_exit(c))
+        .filter_map(|c| c.split('(').next())
+        .collect();
+    let plain: Vec<&str> = plain
+        .into_iter()
+        .filter(|n| *n != "write" && *n != "munmap")
+        .collect();
+    assert_eq!(wired, plain, "{text}");
 }
