@@ -20,7 +20,7 @@ use crate::sockaddr::InAddr;
 pub const SERVER_EXIT_CODES: &str = "\
 Exit codes (the lecture's numbering, shared by all the steps):
   0   success, or stopped by SIGINT/SIGTERM
-  1   socket or setsockopt failed
+  1   socket or setsockopt failed (also: --wire without CAP_NET_RAW)
   2   bind failed (e.g. Address already in use)
   3   listen failed
   4   accept failed

@@ -42,7 +42,7 @@ const BUF_SIZE: usize = 65536;
 const EXIT_CODES: &str = "\
 Exit codes (the lecture's numbering, shared by all the steps):
   0   the server's reply was printed in full
-  1   socket failed, or reading stdin / writing stdout failed
+  1   socket failed (also: --wire without CAP_NET_RAW), or reading stdin / writing stdout failed
   2   connect failed (e.g. Connection refused)
   6   recv failed
   7   send or shutdown failed

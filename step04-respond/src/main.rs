@@ -47,7 +47,7 @@ const QLEN: u16 = 10;
 const EXIT_CODES: &str = "\
 Exit codes (the lecture's numbering, shared by all the steps):
   0   stopped by SIGINT/SIGTERM
-  1   socket, setsockopt or getsockname failed
+  1   socket, setsockopt or getsockname failed (also: --wire without CAP_NET_RAW)
   2   bind failed (e.g. Address already in use)
   3   listen failed
   5   sigaction failed

@@ -56,6 +56,7 @@ const EXIT_CODES: &str = "\
 Exit codes (the launching command prints the daemon's error and exits with its code):
   0   the daemon listens (or, in the foreground, stopped by SIGTERM/SIGINT)
   1   the daemon could not start: pid file locked, fork, setsid, chdir, setuid, ...
+      (also: --wire without CAP_NET_RAW)
   2   bind failed (e.g. Address already in use)
   3   listen failed
   5   sigaction failed

@@ -61,7 +61,7 @@ const STOP: &[Signal] = &[Signal::SIGTERM, Signal::SIGINT];
 const EXIT_CODES: &str = "\
 Exit codes (the lecture's numbering, shared by all the steps):
   0   stopped by SIGTERM/SIGINT (or, with --daemon, the daemon listens)
-  1   socket, pid file, chroot or setuid failed
+  1   socket, pid file, chroot or setuid failed (also: --wire without CAP_NET_RAW)
   2   bind failed (e.g. Address already in use)
   3   listen failed
   5   sigaction failed

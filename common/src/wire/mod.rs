@@ -215,7 +215,12 @@ pub(crate) fn before_fork() {
         match Ring::open(&Watch::Connection(connection.0, connection.1), CHILD_BLOCKS) {
             // Frames stamped from now on are in both captures: the child's from here.
             Ok(ring) => wire.spare = Some((ring, connection, now())),
-            Err(err) => warn(&format!("the child's capture: {err}")),
+            // The first line only: a server that dropped privileges (--user) has lost
+            // CAP_NET_RAW, and the recipe that follows is for the command line.
+            Err(err) => warn(&format!(
+                "no capture for the child: {}",
+                err.to_string().lines().next().unwrap_or("")
+            )),
         }
     });
 }
