@@ -764,3 +764,46 @@ fn wire_on_reading_the_capture_costs_no_system_call() {
         .collect();
     assert_eq!(wired, plain, "{text}");
 }
+
+/// Only the program's own connections are shown: a conversation between two other
+/// sockets in the same namespace, during the server's run, appears nowhere in its
+/// output. And with `--wire` alone the calls are not printed, only the segments.
+#[test]
+fn wire_shows_only_the_programs_own_connections() {
+    if !can_capture() {
+        return;
+    }
+    let mut server = start_in_namespace(
+        "step01-open-port",
+        &["-p", "0", "-b", "127.0.0.1", "--wire"],
+    );
+    let pid = server.proc.pid();
+    let (other_port, _kept) = in_namespace(pid, || {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut a = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (b, _) = listener.accept().unwrap();
+        a.write_all(b"not yours\n").unwrap();
+        (port, (listener, a, b))
+    });
+    let client = in_namespace(pid, || std::net::TcpStream::connect(server.addr).unwrap());
+    let served = server.proc.wait_exit();
+    drop(client);
+    let segs = segments(&served.stderr);
+    assert!(segs.iter().any(|s| s.flags == "S"), "{}", served.stderr);
+    assert!(
+        !served.stderr.contains(&format!(".{other_port} "))
+            && !served.stderr.contains(&format!(".{other_port}:")),
+        "port {other_port} is not ours:\n{}",
+        served.stderr
+    );
+    for line in served.stderr.lines() {
+        assert!(
+            line.starts_with("    IP ")
+                || line.starts_with("listening on ")
+                || line.starts_with("Connection from: "),
+            "--wire alone prints no call: {line:?}"
+        );
+    }
+}

@@ -157,6 +157,12 @@ pub(crate) fn take_until(until: u64) -> Vec<String> {
         return Vec::new();
     };
     wire.collect();
+    // Until a port is known the program has no connection: what the capture kept so
+    // far is someone else's, or ours to be recognised once the port is known (a
+    // client of a server bound to port 0 may connect before getsockname names it).
+    if wire.watch == Watch::Tcp {
+        return Vec::new();
+    }
     // Most calls put nothing on the wire: no allocation then.
     if wire.pending.first().is_none_or(|c| c.at > until) {
         return Vec::new();
