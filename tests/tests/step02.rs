@@ -53,16 +53,16 @@ fn step02_default_buffer_receives_five_bytes_at_a_time() {
     let recvs: Vec<&str> = done
         .stderr
         .lines()
-        .filter(|l| l.starts_with("recv(4, "))
+        .filter(|l| l.starts_with("recvfrom(4, "))
         .map(|l| l.split("/*").next().unwrap_or("").trim_end())
         .collect();
     assert_eq!(
         recvs,
         [
-            r#"recv(4, "hello", 5, 0) = 5"#,
-            r#"recv(4, " worl", 5, 0) = 5"#,
-            r#"recv(4, "d\n", 5, 0) = 2"#,
-            r#"recv(4, "", 5, 0) = 0"#,
+            r#"recvfrom(4, "hello", 5, 0, NULL, NULL) = 5"#,
+            r#"recvfrom(4, " worl", 5, 0, NULL, NULL) = 5"#,
+            r#"recvfrom(4, "d\n", 5, 0, NULL, NULL) = 2"#,
+            r#"recvfrom(4, "", 5, 0, NULL, NULL) = 0"#,
         ]
     );
 }

@@ -171,11 +171,11 @@ fn step03_explain_shows_the_right_way_to_close() {
         .stderr
         .lines()
         .filter_map(|l| l.split('(').next())
-        .filter(|name| ["connect", "send", "shutdown", "recv", "close"].contains(name))
+        .filter(|name| ["connect", "sendto", "shutdown", "recvfrom", "close"].contains(name))
         .collect();
     assert_eq!(
         calls,
-        ["connect", "send", "shutdown", "recv", "recv", "close"],
+        ["connect", "sendto", "shutdown", "recvfrom", "recvfrom", "close"],
         "{}",
         done.stderr
     );
