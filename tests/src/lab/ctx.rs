@@ -78,8 +78,22 @@ impl Ctx<'_> {
     /// [`Ctx::server`] with more of the C original's flags after `-p P` (step02's
     /// `-o`, `-B N`).
     pub fn server_with(&self, extra: &[&str]) -> Result<Server, Failure> {
-        let port = port::for_server().map_err(|e| no_port("the server", &e))?;
-        self.server_on_with(port, extra)
+        let mut tries = 0;
+        loop {
+            let port = port::for_server().map_err(|e| no_port("the server", &e))?;
+            match self.server_on_with(port, extra) {
+                // P was free when chosen; another program on this machine (another
+                // checker, say) took it before ours could bind: choose again.
+                Err(failure)
+                    if tries < 3
+                        && failure.got.contains("Address already in use")
+                        && !port::is_free(port) =>
+                {
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
     }
 
     /// Start the program as a server told to use `port`, and wait until it listens.

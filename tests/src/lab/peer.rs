@@ -48,14 +48,20 @@ pub enum End {
 impl Peer {
     /// Listen on a fresh port P (and on P byte-swapped, when that is free).
     pub fn new() -> Result<Peer, Failure> {
-        let port = port::for_server().map_err(|e| no_port("the checker's server", &e))?;
         let bind = |p: u16| TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, p)));
-        let listener = bind(port).map_err(|e| {
-            no_port(
-                "the checker's server",
-                &io::Error::new(e.kind(), format!("bind 127.0.0.1:{port}: {e}")),
-            )
-        })?;
+        let mut tries = 0;
+        let (listener, port) = loop {
+            let port = port::for_server().map_err(|e| no_port("the checker's server", &e))?;
+            match bind(port) {
+                Ok(listener) => break (listener, port),
+                // Free when chosen, taken since by another program on this machine.
+                Err(_) if tries < 3 => tries += 1,
+                Err(e) => {
+                    let e = io::Error::new(e.kind(), format!("bind 127.0.0.1:{port}: {e}"));
+                    return Err(no_port("the checker's server", &e));
+                }
+            }
+        };
         let mut listeners = vec![(listener, port)];
         // Only to recognise a missing htons: without it the check still runs.
         if let Ok(other) = bind(swapped(port)) {

@@ -314,8 +314,12 @@ fn accept_loop(ctx: &Ctx) -> Result<(), NotPassed> {
     // The server closing the second connection in order (end of file, not a
     // reset) is what serving it to its end looks like from here.
     let ended = second.map(|mut second| {
-        send_all(&mut second, b"second\n");
-        let _ = second.shutdown(Shutdown::Write);
+        // A reset that came before the write is reported by the write (or by
+        // shutdown, on a connection already over), and not again by a read.
+        let data = b"second\n";
+        if send_all(&mut second, data) < data.len() || second.shutdown(Shutdown::Write).is_err() {
+            return End::Reset;
+        }
         read_to_end(&mut second, deadline())
     });
     match ended {

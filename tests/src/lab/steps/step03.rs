@@ -4,12 +4,16 @@
 //! that never shuts down its sending side gets no reply, and one that closes instead
 //! of `shutdown(SHUT_WR)` loses it. Each check runs the program afresh.
 
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitStatus;
+
+use socket2::{Domain, Socket, Type};
 
 use super::copy::{describe_data, describe_got, RECV_TO_STDOUT, STDIN_TO_SERVER};
 use crate::data::random_bytes;
 use crate::lab::check::{Check, Failure, NotPassed, Skip};
-use crate::lab::ctx::{deadline, todo_message, Ctx, DEADLINE, SETTLE};
+use crate::lab::ctx::{deadline, no_port, todo_message, Ctx, DEADLINE, SETTLE};
 use crate::lab::peer::{Conn, End, Peer};
 use crate::lab::port;
 use crate::lab::preload::with_send_cap;
@@ -570,18 +574,21 @@ fn invalid_address(ctx: &Ctx) -> Result<(), NotPassed> {
 }
 
 /// A port on 127.0.0.1 where nobody listens, held (bound, not listening) for the
-/// check's duration: a connection to it is refused.
-fn refused_port() -> Result<(socket2::Socket, u16), Failure> {
-    let failed = |e: std::io::Error| crate::lab::ctx::no_port("a refused connection", &e);
-    let p = port::for_server().map_err(failed)?;
-    let socket =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).map_err(failed)?;
-    socket
-        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], p)).into())
-        .map_err(failed)?;
-    // P byte-swapped is free too (port::for_server): a client without htons is
-    // refused there as well.
-    Ok((socket, p))
+/// check's duration: a connection to it is refused. P byte-swapped is free too
+/// (port::for_server), so a client without htons is refused there as well.
+fn refused_port() -> Result<(Socket, u16), Failure> {
+    let failed = |e: io::Error| no_port("a refused connection", &e);
+    let mut tries = 0;
+    loop {
+        let p = port::for_server().map_err(failed)?;
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).map_err(failed)?;
+        match socket.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, p)).into()) {
+            Ok(()) => return Ok((socket, p)),
+            // Free when chosen, taken since by another program on this machine.
+            Err(_) if tries < 3 => tries += 1,
+            Err(e) => return Err(failed(e)),
+        }
+    }
 }
 
 /// True when `bytes` has `line` as a whole line.
