@@ -1,10 +1,10 @@
 //! Proof that `cargo lab`'s step 03 checks are right: they pass against the step's
 //! C original, its Rust binary and a Python program; each faulty variant in
 //! `tests/lab/faulty/` fails the check its header names, with the hint that names the
-//! mistake; each untouched skeleton fails at the first check; a static binary gets
-//! `partial-send` skipped, not passed. These replace step03.rs's tests of the
-//! slides' behaviour: the same code checks the references here and a student's
-//! program in `cargo lab`.
+//! mistake; a static binary gets `partial-send` skipped, not passed. These replace
+//! step03.rs's tests of the slides' behaviour: the same code checks the references
+//! here and a student's program in `cargo lab`. (The skeletons' proof is
+//! lab_skeletons.rs.)
 
 // Test code: an unwrap that fails is a failing test, with its location.
 #![allow(clippy::unwrap_used)]
@@ -111,44 +111,6 @@ const FAULTY: [Faulty; 4] = [
 #[test]
 fn each_faulty_variant_fails_its_own_check_with_its_hint() {
     assert_faulty_variants(step(), &FAULTY);
-}
-
-/// The C skeleton, untouched, compiles and fails the first check: it says Success!
-/// without a socket or a connection.
-#[test]
-fn the_c_skeleton_fails_at_the_first_new_check() {
-    let file = workspace_root().join(STEP).join("exercise/exercise.c");
-    let (summary, report) = check(step(), &Target::CFile(file));
-    assert_eq!(summary.outcome("compiles"), Some(&Outcome::Passed));
-    assert_eq!(
-        summary.first_failure().map(|(id, _)| id),
-        Some("step03/connects"),
-        "{report}"
-    );
-    assert!(
-        report.contains("hint (slide 27): it printed Success! without a connection"),
-        "{report}"
-    );
-}
-
-/// The Rust skeleton, untouched, builds, and fails the first check at its first
-/// todo!(), which the hint quotes with its slide.
-#[test]
-fn the_rust_skeleton_fails_at_the_first_new_check() {
-    let dir = workspace_root().join(STEP).join("exercise");
-    let (summary, report) = check(step(), &Target::RustDir(dir));
-    assert_eq!(
-        summary.outcome("compiles"),
-        Some(&Outcome::Passed),
-        "{report}"
-    );
-    let (id, failure) = summary.first_failure().unwrap();
-    assert_eq!(id, "step03/connects", "{report}");
-    assert!(
-        failure.hint.contains("a todo!() is still in the code"),
-        "{report}"
-    );
-    assert!(report.contains("hint (slide 25): "), "{report}");
 }
 
 /// The C original linked statically: LD_PRELOAD cannot reach its sends, so

@@ -2,7 +2,8 @@
 //! [MESSAGE…]` against the checker's own server on P ([`Peer`]), which reads until
 //! end of file and only then replies, as the later steps' servers do. So a client
 //! that never shuts down its sending side gets no reply, and one that closes instead
-//! of `shutdown(SHUT_WR)` loses it. Each check runs the program afresh.
+//! of `shutdown(SHUT_WR)` loses it. Each check runs the program afresh. No check of
+//! steps 01 and 02 applies: those are a server's.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
