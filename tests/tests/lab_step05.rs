@@ -8,8 +8,12 @@
 // Test code: an unwrap that fails is a failing test, with its location.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod lab_proof;
 
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use lab_proof::{caught_by, faulty_files};
 use tests::bins::workspace_root;
 use tests::daemon::can_use_namespaces;
 use tests::lab::ctx::{deadline, within};
@@ -104,9 +108,15 @@ fn assert_all_pass(target: &Target) {
     }
 }
 
+/// The Rust programs of step 05 (the reference, the skeleton) lock the same default
+/// pid file in the foreground (`-f`, outside the checker's private `/run`): one at a
+/// time.
+static PID_FILE: Mutex<()> = Mutex::new(());
+
 /// The Rust binary: its launcher waits for the daemon's word, then returns.
 #[test]
 fn rust_reference_passes_every_step05_check() {
+    let _one = PID_FILE.lock().unwrap_or_else(|p| p.into_inner());
     assert_all_pass(&Target::Executable(rust_binary(STEP)));
 }
 
@@ -169,20 +179,6 @@ const HINTS: [(&str, &str, u32); 6] = [
     ),
 ];
 
-/// The `Caught by: stepNN/slug` line of a faulty variant's header.
-fn caught_by(file: &Path) -> String {
-    let text = std::fs::read_to_string(file).unwrap();
-    assert!(
-        text.starts_with("/* Faulty on purpose: "),
-        "{}",
-        file.display()
-    );
-    let line = text.lines().nth(1).unwrap();
-    line.trim_start_matches(" * Caught by: ")
-        .trim_end_matches(" */")
-        .to_string()
-}
-
 /// Each step 05 mistake fails the check that names it, first, with its hint on its
 /// slide. A daemon that detaches fails that check only; a command that does not
 /// become one (it never returns, or it fails) fails every daemon check the same way,
@@ -190,18 +186,7 @@ fn caught_by(file: &Path) -> String {
 #[test]
 fn each_faulty_variant_fails_its_own_check_with_its_hint() {
     let root = can_use_namespaces();
-    let dir = workspace_root().join("tests/lab/faulty");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("step05-")
-        })
-        .collect();
-    files.sort();
+    let files = faulty_files(step());
     let names: Vec<String> = files
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
@@ -253,17 +238,31 @@ fn each_faulty_variant_fails_its_own_check_with_its_hint() {
     }
 }
 
+/// The first check `outcomes` did not pass, which must be step 05's first, every
+/// earlier step's check before it passed (the skeleton's given code serves in the
+/// foreground); its failure.
+fn fails_launcher_returns_first(outcomes: &[(&str, Outcome)]) -> tests::lab::Failure {
+    let first = outcomes
+        .iter()
+        .position(|(_, o)| *o != Outcome::Passed)
+        .unwrap();
+    assert_eq!(
+        outcomes[first].0, "step05/launcher-returns",
+        "{outcomes:#?}"
+    );
+    assert!(first > 0, "step01's checks ran first, in the foreground");
+    match &outcomes[first].1 {
+        Outcome::Failed(failure) => *failure.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// The untouched C skeleton: it serves, but in the foreground; the first new check
 /// says the command never returns.
 #[test]
 fn the_c_skeleton_fails_launcher_returns() {
     let file = workspace_root().join(STEP).join("exercise/exercise.c");
-    let outcomes = check_each(&Target::CFile(file));
-    let (id, outcome) = &outcomes[0];
-    assert_eq!(*id, "step05/launcher-returns");
-    let Outcome::Failed(failure) = outcome else {
-        panic!("{outcomes:#?}")
-    };
+    let failure = fails_launcher_returns_first(&check_each(&Target::CFile(file)));
     assert!(
         failure.got.contains("the server in the foreground"),
         "{failure:#?}"
@@ -274,13 +273,9 @@ fn the_c_skeleton_fails_launcher_returns() {
 /// quotes it.
 #[test]
 fn the_rust_skeleton_fails_launcher_returns_at_its_first_todo() {
+    let _one = PID_FILE.lock().unwrap_or_else(|p| p.into_inner());
     let dir = workspace_root().join(STEP).join("exercise");
-    let outcomes = check_each(&Target::RustDir(dir));
-    let (id, outcome) = &outcomes[0];
-    assert_eq!(*id, "step05/launcher-returns");
-    let Outcome::Failed(failure) = outcome else {
-        panic!("{outcomes:#?}")
-    };
+    let failure = fails_launcher_returns_first(&check_each(&Target::RustDir(dir)));
     assert!(
         failure
             .hint

@@ -14,16 +14,11 @@ use std::time::{Duration, Instant};
 use super::devlog::DevLog;
 use super::record;
 use crate::lab::check::Failure;
-use crate::lab::ctx::{deadline, todo_message, Ctx, DEADLINE};
+use crate::lab::ctx::{deadline, no_port, todo_message, Ctx, DEADLINE, SETTLE};
 use crate::lab::listen;
 use crate::lab::port;
 use crate::lab::report::shown;
 use crate::lab::run::{describe_status, shell_line, Running, Stdin};
-
-/// How long a launcher that is itself listening (serving in the foreground) gets to
-/// return anyway: a correct launcher returns in milliseconds, and one that bound the
-/// socket before forking hands it over as soon.
-const SETTLE: Duration = Duration::from_secs(2);
 
 /// A daemon started as `PROG -p P`: the command returned with exit 0 and a process
 /// it started listens.
@@ -67,14 +62,7 @@ impl Daemon {
 /// the daemon to listen. The failure is `step05/launcher-returns`'s: it says what the
 /// command did instead.
 pub fn daemon(ctx: &Ctx, log: Option<&DevLog>) -> Result<Daemon, Failure> {
-    let port = port::for_server().map_err(|e| {
-        Failure::new(
-            "nothing yet",
-            "a free port to give the daemon",
-            format!("none found: {e}"),
-            "too many ports are taken on this machine; try again in a minute",
-        )
-    })?;
+    let port = port::for_server().map_err(|e| no_port("the daemon", &e))?;
     let argv = ctx.program.with_args(&["-p".to_string(), port.to_string()]);
     let typed = shell_line(&argv);
     let started = match log {
@@ -123,7 +111,8 @@ struct Launched<'a> {
 
 impl Launched<'_> {
     /// Wait for the command to return, up to the deadline; only [`SETTLE`] more once
-    /// the command itself listens (it is the server, in the foreground).
+    /// the command itself listens: it is the server, in the foreground (a launcher
+    /// that opened the socket before forking returns as soon).
     fn wait_return(&mut self) -> Option<std::process::ExitStatus> {
         let mut until = deadline();
         let mut pause = Duration::from_millis(1);

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::lab::check::{Check, Failure, NotPassed, Skip};
-use crate::lab::ctx::{deadline, read_until_closed, Ctx, DEADLINE};
+use crate::lab::ctx::{deadline, read_until_closed, Ctx, DEADLINE, SETTLE};
 use crate::procfs;
 
 mod devlog;
@@ -244,7 +244,8 @@ fn syslog(ctx: &Ctx) -> Result<(), NotPassed> {
         port: daemon.address().port(),
         client: format!("Connection from: 127.0.0.1:{client_port}"),
     };
-    let records = log.wait_until(settle(), |records| wanted.all_in(records));
+    // The connection is over: a correct daemon has sent both records by now.
+    let records = log.wait_until(Instant::now() + SETTLE, |records| wanted.all_in(records));
     if wanted.all_in(&records) {
         return Ok(());
     }
@@ -303,12 +304,6 @@ impl Wanted {
                 && r.text.ends_with(&format!(":{}", self.port))
         })
     }
-}
-
-/// How long the records of a connection that is over may take to arrive: the daemon
-/// sent them by then, a correct one within milliseconds.
-fn settle() -> Instant {
-    Instant::now() + std::time::Duration::from_secs(2)
 }
 
 /// The daemon's `/proc/PID/stat`, or the failure of a daemon gone already.
