@@ -148,6 +148,56 @@ fn a_python_daemon_passes_through_a_command() {
     assert_all_pass(&Target::Command(vec!["python3".into(), script.into()]));
 }
 
+/// A daemon that opens its socket before detaching, whose first child lingers a
+/// moment after forking the daemon (holding the socket, in the daemon's session,
+/// neither in `/` nor on `/dev/null`): the checks judge the daemon, not that child.
+const LINGERING_CHILD: &str = r#"
+import os, socket, sys, syslog, time
+port = int(sys.argv[sys.argv.index("-p") + 1])
+fd = socket.socket()
+fd.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+fd.bind(("0.0.0.0", port))
+fd.listen(16)
+if "-f" in sys.argv:
+    syslog.openlog("step05-daemon", syslog.LOG_PID | syslog.LOG_PERROR, syslog.LOG_DAEMON)
+else:
+    if os.fork() > 0:
+        os._exit(0)
+    syslog.openlog("step05-daemon", syslog.LOG_PID, syslog.LOG_DAEMON)
+    os.setsid()
+    if os.fork() > 0:
+        time.sleep(0.3)
+        os._exit(0)
+    os.chdir("/")
+    null = os.open(os.devnull, os.O_RDWR)
+    for n in (0, 1, 2):
+        os.dup2(null, n)
+syslog.syslog(syslog.LOG_INFO, "listening on 0.0.0.0:%d" % port)
+while True:
+    conn, (address, client) = fd.accept()
+    syslog.syslog(syslog.LOG_INFO, "Connection from: %s:%d" % (address, client))
+    conn.close()
+"#;
+
+/// [`LINGERING_CHILD`] passes every check of the slides, its foreground included.
+#[test]
+fn the_daemon_is_judged_not_the_child_that_forked_it() {
+    if !tests::require_tool("python3") {
+        return;
+    }
+    let target = Target::Command(vec!["python3".into(), "-c".into(), LINGERING_CHILD.into()]);
+    let outcomes = check_each(&target);
+    let root = can_use_namespaces();
+    for (id, outcome) in &outcomes {
+        match outcome {
+            Outcome::Skipped(_) if *id == "step05/syslog" && !root => {}
+            // Beyond the slides: SIGINT and SIGTERM are not caught here.
+            _ if *id == "step01/signals" => {}
+            outcome => assert_eq!(outcome, &Outcome::Passed, "{id}"),
+        }
+    }
+}
+
 /// What each faulty variant's check and hint must say: the mistake, by name, and the
 /// slide the hint points to.
 const HINTS: [(&str, &str, u32); 6] = [

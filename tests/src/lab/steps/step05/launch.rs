@@ -19,6 +19,7 @@ use crate::lab::listen;
 use crate::lab::port;
 use crate::lab::report::shown;
 use crate::lab::run::{describe_status, shell_line, Running, Stdin};
+use crate::procfs;
 
 /// A daemon started as `PROG -p P`: the command returned with exit 0 and a process
 /// it started listens.
@@ -135,18 +136,36 @@ impl Launched<'_> {
     }
 
     /// Wait until a process of the run listens; that process, and where.
+    ///
+    /// A daemon that opened its socket before detaching shares it, for a moment,
+    /// with the child of its first fork, not yet in its own session nor in `/`: the
+    /// daemon is the holder once the processes on their way out are gone (the run is
+    /// down to it), or, for a daemon that keeps helpers, the newest holder after
+    /// [`SETTLE`].
     fn wait_daemon(&mut self) -> Option<(i32, Vec<SocketAddr>)> {
         let until = deadline();
+        let mut settled: Option<Instant> = None;
         let mut pause = Duration::from_millis(1);
         loop {
             let processes = self.run.processes();
-            for &pid in &processes {
-                let listening = listen::listening(&[pid]);
-                if !listening.is_empty() {
-                    return Some((pid, listening));
+            let holders: Vec<(procfs::Stat, Vec<SocketAddr>)> = processes
+                .iter()
+                .filter_map(|&pid| {
+                    let listening = listen::listening(&[pid]);
+                    let stat = procfs::stat(pid)?;
+                    (!listening.is_empty()).then_some((stat, listening))
+                })
+                .collect();
+            let now = Instant::now();
+            if !holders.is_empty() {
+                let settled = *settled.get_or_insert(now + SETTLE);
+                if processes.len() == 1 || now >= settled.min(until) {
+                    return holders
+                        .into_iter()
+                        .max_by_key(|(stat, _)| (stat.start_time, stat.pid))
+                        .map(|(stat, listening)| (stat.pid, listening));
                 }
-            }
-            if processes.is_empty() || Instant::now() >= until {
+            } else if processes.is_empty() || now >= until {
                 return None;
             }
             thread::sleep(pause);
