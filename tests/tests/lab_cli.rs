@@ -146,7 +146,7 @@ fn start_copies_the_skeleton_and_never_overwrites() {
         "{out}"
     );
     assert!(
-        out.contains("first task: /* TODO (slide 17): create the socket */\n"),
+        out.contains("first task: line 3: TODO (slide 17): create the socket\n"),
         "{out}"
     );
     let work = root.join("work/step01-open-port/exercise.c");
@@ -226,6 +226,134 @@ fn the_work_copy_is_checked_its_result_kept_and_hinted() {
     let done = lab(&["hint", "01"], Some(root.path()));
     assert_eq!(done.code, Some(0));
     let out = done.stdout_text();
-    assert!(out.starts_with("✗ step01/ntohs "), "{out}");
-    assert!(out.contains("hint (slide 10): it printed "), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "step01-open-port: 4 of 7 checks pass on work/step01-open-port/exercise.c; the first to fix:",
+        "{out}"
+    );
+    assert!(lines[1].starts_with("✗ step01/ntohs "), "{out}");
+    assert!(out.contains("\n    hint (slide 10): it printed "), "{out}");
+    assert_eq!(
+        lines.last().unwrap(),
+        &"then: cargo lab check 01   (or leave `cargo lab watch 01` running: it checks on every save)"
+    );
+
+    // Once it passes, hint says the step is done and names the next one.
+    fs::copy(
+        workspace_root().join("step01-open-port/original.c"),
+        work.join("exercise.c"),
+    )
+    .unwrap();
+    let done = lab(&["hint", "1"], Some(root.path()));
+    assert_eq!(done.code, Some(0));
+    assert_eq!(
+        done.stdout_text(),
+        "step01-open-port: 7 of 7 checks pass on work/step01-open-port/exercise.c: step done, next: cargo lab start 02\n"
+    );
+}
+
+/// The progress lines of `cargo lab` (no command), one per step, and its `next:`.
+fn progress(root: &Path) -> (Vec<String>, String) {
+    let done = lab(&[], Some(root));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let out = done.stdout_text();
+    let lines = out
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    let next = out
+        .lines()
+        .find_map(|l| l.strip_prefix("next: "))
+        .unwrap_or_else(|| panic!("no next line:\n{out}"))
+        .to_string();
+    (lines, next)
+}
+
+/// `cargo lab` alone tells each step's state from the last check of its work copy:
+/// not started, in progress (n of m checks, which fails), done; a step with a
+/// skipped check is not done; steps without checks or skeleton say so. The `next:`
+/// line is the command to type.
+#[test]
+fn progress_tells_each_step_and_the_next_command() {
+    let root = scratch_workspace();
+    let no_exercise = [
+        "    step02-receive      no exercise yet",
+        "    step03-client       no exercise yet",
+        "    step04-respond      no exercise yet",
+        "    step05-daemon       no exercise yet",
+        "    step06-fileserver   no exercise yet",
+    ];
+    let expect = |first: &str| {
+        let mut lines = vec![first.to_string()];
+        lines.extend(no_exercise.map(String::from));
+        lines
+    };
+    let (lines, next) = progress(root.path());
+    assert_eq!(lines, expect("    step01-open-port    not started"));
+    assert_eq!(
+        next,
+        "cargo lab start 01   (the C skeleton; --rust for the Rust one)"
+    );
+
+    let work = root.join("work/step01-open-port");
+    fs::create_dir_all(&work).unwrap();
+    fs::copy(faulty("step01-no-reuseaddr.c"), work.join("exercise.c")).unwrap();
+    let (lines, next) = progress(root.path());
+    assert_eq!(
+        lines,
+        expect("    step01-open-port    in progress: not checked yet")
+    );
+    assert_eq!(
+        next,
+        "cargo lab check 01   (your work copy is in work/step01-open-port/)"
+    );
+
+    assert_eq!(lab(&["check", "01"], Some(root.path())).code, Some(1));
+    let (lines, next) = progress(root.path());
+    assert_eq!(
+        lines,
+        expect("  ✗ step01-open-port    in progress (6 of 7 checks pass): step01/reuseaddr fails")
+    );
+    assert_eq!(
+        next,
+        "cargo lab hint 01   (why step01/reuseaddr fails, and what to change)"
+    );
+
+    let original = workspace_root().join("step01-open-port/original.c");
+    fs::copy(&original, work.join("exercise.c")).unwrap();
+    let (lines, _) = progress(root.path());
+    assert_eq!(
+        lines[0],
+        "  ✗ step01-open-port    in progress (6 of 7 checks pass): step01/reuseaddr fails (edited since)"
+    );
+    assert_eq!(lab(&["check", "01"], Some(root.path())).code, Some(0));
+    let (lines, next) = progress(root.path());
+    assert_eq!(
+        lines,
+        expect("  ✓ step01-open-port    done (7 of 7 checks pass)")
+    );
+    assert_eq!(
+        next,
+        "nothing: every exercise is done (steps 02, 03, 04, 05, 06 have none yet)"
+    );
+
+    // A check that could not run here (as one needing root would) leaves it undone.
+    let result = root.join("work/.lab/step01-open-port.result");
+    let kept = fs::read_to_string(&result).unwrap();
+    fs::write(
+        &result,
+        kept.replace("step01/exits passed", "step01/exits skipped"),
+    )
+    .unwrap();
+    let (lines, next) = progress(root.path());
+    assert_eq!(
+        lines[0],
+        "  – step01-open-port    in progress (6 of 7 checks pass): skipped here, step01/exits"
+    );
+    assert_eq!(
+        next,
+        "cargo lab check 01   (step01/exits could not run here; the check says why)"
+    );
 }

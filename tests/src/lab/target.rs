@@ -127,7 +127,8 @@ pub fn prepare(target: &Target, step: &Step, root: &Path) -> Result<Prepared, Ta
 }
 
 /// Call a compiled program by its source's path, relative to the workspace when
-/// inside it (`work/step01-open-port/exercise.c`).
+/// inside it (`work/step01-open-port/exercise.c`), in the report and in what the
+/// compiler said (`work/step01-open-port/exercise.c:72:20: warning: …`).
 fn relabel(mut prepared: Prepared, source: &Path, root: &Path) -> Prepared {
     let label = source
         .strip_prefix(root)
@@ -136,6 +137,14 @@ fn relabel(mut prepared: Prepared, source: &Path, root: &Path) -> Prepared {
         .to_string();
     if let Some(program) = prepared.program.as_mut() {
         program.label = label;
+    }
+    let inside = format!("{}/", root.display());
+    if let Some(build) = prepared.build.as_mut() {
+        build.output = build.output.replace(&inside, "");
+        if let Outcome::Failed(failure) = &mut build.outcome {
+            failure.sent = failure.sent.replace(&inside, "");
+            failure.got = failure.got.replace(&inside, "");
+        }
     }
     prepared
 }
