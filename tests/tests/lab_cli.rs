@@ -357,3 +357,45 @@ fn progress_tells_each_step_and_the_next_command() {
         "cargo lab check 01   (step01/exits could not run here; the check says why)"
     );
 }
+
+/// Batch mode: `check STEP --c DIR` gives one line per `.c` file (name, step, checks
+/// passed of all, first failed or `-`), then a summary; exit 1 when one failed, 0
+/// when all passed, 64 for a folder without C files.
+#[test]
+fn a_folder_of_c_files_is_checked_one_line_each() {
+    let dir = TempDir::new("lab-cli-batch");
+    fs::copy(
+        workspace_root().join("step01-open-port/original.c"),
+        dir.join("good.c"),
+    )
+    .unwrap();
+    fs::copy(faulty("step01-no-htons.c"), dir.join("no-htons.c")).unwrap();
+    fs::write(dir.join("notes.txt"), "not a program\n").unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let done = lab(&["check", "01", "--c", folder], None);
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert_eq!(
+        done.stdout_text(),
+        concat!(
+            "good.c      step01  7/7  -\n",
+            "no-htons.c  step01  6/7  step01/htons\n",
+            "2 programs checked as step01-open-port: 1 passed every check, 1 failed\n",
+        )
+    );
+
+    fs::remove_file(dir.join("no-htons.c")).unwrap();
+    let done = lab(&["check", "1", "--c", folder], None);
+    assert_eq!(done.code, Some(0), "{}", done.stdout_text());
+    assert!(done
+        .stdout_text()
+        .ends_with("1 program checked as step01-open-port: 1 passed every check, 0 failed\n"));
+
+    fs::remove_file(dir.join("good.c")).unwrap();
+    let done = lab(&["check", "01", "--c", folder], None);
+    assert_eq!(done.code, Some(64));
+    assert!(
+        done.stderr.contains("no .c file in this folder"),
+        "{}",
+        done.stderr
+    );
+}

@@ -202,16 +202,14 @@ fn watch(root: &Path, step: Option<&str>) -> Result<ExitCode, TargetError> {
                 .filter(|s| s.number != step.number)
                 .map(|s| s.short())
                 .collect();
-            let note = if others.is_empty() {
-                format!("{}: your only work copy", step.name)
-            } else {
+            let note = (!others.is_empty()).then(|| {
                 format!(
                     "{}: the work copy started last; also started: {} (cargo lab watch NN)",
                     step.name,
                     others.join(", ")
                 )
-            };
-            (step, Some(note))
+            });
+            (step, note)
         }
     };
     if step.checks(false).is_empty() {

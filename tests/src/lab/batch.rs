@@ -81,9 +81,14 @@ pub fn check_all(
         rows.push(row);
     }
     let failed = rows.iter().filter(|r| !r.ok()).count();
+    let programs = if rows.len() == 1 {
+        "program"
+    } else {
+        "programs"
+    };
     writeln!(
         out,
-        "{} programs checked as {}: {} passed every check, {failed} failed",
+        "{} {programs} checked as {}: {} passed every check, {failed} failed",
         rows.len(),
         step.name,
         rows.len() - failed,
