@@ -399,3 +399,110 @@ fn a_folder_of_c_files_is_checked_one_line_each() {
         done.stderr
     );
 }
+
+/// The console blocks after `<!-- lab transcript -->` in the root README, each as
+/// (the `cargo lab` arguments, the output).
+fn readme_lab_transcript() -> Vec<(Vec<String>, String)> {
+    let readme = fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let after = readme
+        .split("<!-- lab transcript -->")
+        .nth(1)
+        .expect("README.md has a <!-- lab transcript --> marker");
+    after
+        .split("```console\n")
+        .skip(1)
+        .take(2)
+        .map(|block| {
+            let block = block.split("```").next().unwrap();
+            let (command, output) = block.split_once('\n').unwrap();
+            let args = command
+                .strip_prefix("$ cargo lab ")
+                .unwrap_or_else(|| panic!("not a cargo lab command: {command:?}"))
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            (args, output.to_string())
+        })
+        .collect()
+}
+
+/// What differs from run to run: the port, the compiled program's temporary folder.
+fn mask_run(text: &str) -> String {
+    let temp = std::env::temp_dir().display().to_string();
+    let text = text.replace(&format!("{temp}/lab-cc-"), "/tmp/lab-cc-");
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = ["lab-cc-", "-p ", "port "]
+        .iter()
+        .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
+        .min()
+    {
+        let (at, len) = at;
+        out.push_str(&rest[..at + len]);
+        rest = &rest[at + len..];
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '-')
+            .unwrap_or(rest.len());
+        if digits > 0 {
+            out.push('N');
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The compiler's warnings under `✓ compiles` as one `    …` line (the README leaves
+/// them out: their wording and quotes depend on the compiler and the locale).
+fn elide_warnings(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut under_compiles = false;
+    for line in text.lines() {
+        if line.starts_with("✓ compiles ") {
+            under_compiles = true;
+            out.push(line.to_string());
+            out.push("    …".to_string());
+        } else if under_compiles && line.starts_with("    ") {
+            continue;
+        } else {
+            under_compiles = false;
+            out.push(line.to_string());
+        }
+    }
+    out.join("\n") + "\n"
+}
+
+/// The README's "Practise" transcript is what `cargo lab start 01 --c` and then
+/// `cargo lab check 01` print on the untouched skeleton (in a scratch workspace),
+/// ports and temporary folders masked, the compiler's warnings elided.
+#[test]
+fn readme_practise_transcript_is_what_cargo_lab_prints() {
+    let root = TempDir::new("lab-cli-readme");
+    let skeleton = root.join("step01-open-port/exercise");
+    fs::create_dir_all(&skeleton).unwrap();
+    fs::copy(
+        workspace_root().join("step01-open-port/exercise/exercise.c"),
+        skeleton.join("exercise.c"),
+    )
+    .unwrap();
+    let transcript = readme_lab_transcript();
+    assert_eq!(transcript.len(), 2, "start, then check");
+    for (args, expected) in transcript {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let done = lab(&args, Some(root.path()));
+        let out = done.stdout_text();
+        if args[0] == "check" {
+            assert_eq!(done.code, Some(1), "{out}");
+            let warnings = out.split("✓ compiles ").nth(1).unwrap().lines().nth(1);
+            assert!(
+                warnings.is_some_and(|l| l.starts_with("    ")),
+                "the skeleton warns, as the README says:\n{out}"
+            );
+        }
+        assert_eq!(
+            mask_run(&elide_warnings(&out)),
+            mask_run(&expected),
+            "cargo lab {args:?}"
+        );
+    }
+}
