@@ -184,7 +184,7 @@ fn a_save_during_a_check_starts_it_over() {
 }
 
 /// Ctrl-C while a check waits on the program: the program is killed, not left
-/// listening, and watch says so and exits 0.
+/// listening, its compiled binary's folder removed, and watch says so and exits 0.
 #[test]
 fn ctrl_c_kills_the_program_under_check_and_exits_0() {
     let (root, _file) = workspace_with(NEVER_ACCEPTS);
@@ -200,6 +200,9 @@ fn ctrl_c_kills_the_program_under_check_and_exits_0() {
         program.is_some()
     });
     let program = program.unwrap();
+    let binary = fs::read_link(format!("/proc/{program}/exe")).unwrap();
+    let folder = binary.parent().unwrap().to_path_buf();
+    assert!(folder.is_dir(), "{}", folder.display());
     watching.0.signal(libc::SIGINT);
     let done = watching.0.wait_exit();
     assert_eq!(done.code, Some(0), "{}", done.stderr);
@@ -213,6 +216,7 @@ fn ctrl_c_kills_the_program_under_check_and_exits_0() {
     procfs::eventually("the program under check is gone", || {
         procfs::stat(program).is_none_or(|s| s.state == 'Z')
     });
+    assert!(!folder.exists(), "{} is left behind", folder.display());
 }
 
 /// Without a work copy there is nothing to watch: exit 64, saying how to make one.

@@ -28,6 +28,7 @@ use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use super::report::Style;
 use super::run;
 use super::runner::{self, Options};
+use super::scratch;
 use super::steps::Step;
 use super::target::{Target, TargetError};
 use super::workcopy;
@@ -167,12 +168,13 @@ fn settle(rx: &Receiver<Msg>) {
     }
 }
 
-/// Kill every program under check and exit 0. A check still running on another
-/// thread cannot start a program any more (`cancel_all`) nor print (stdout stays
-/// locked here until the process has exited).
+/// Kill every program under check, remove the compiled programs' folders, and exit
+/// 0. A check still running on another thread cannot start a program any more
+/// (`cancel_all`) nor print (stdout stays locked here until the process has exited).
 fn stop() -> ! {
     let mut out = io::stdout().lock();
     run::cancel_all();
+    scratch::remove_all();
     let _ = writeln!(
         out,
         "\nstopped watching: every program under check was killed"
