@@ -242,3 +242,50 @@ fn comm(pid: i32) -> String {
         .trim_end()
         .to_string()
 }
+
+/// Without a step, watch takes the work copy started last and names the others; a
+/// step whose checks are not written yet cannot be watched (exit 64, saying so).
+#[test]
+fn watch_without_a_step_takes_the_work_copy_started_last() {
+    let (root, _file) = workspace_with(&source("step01-open-port/original.c"));
+    let only = Watching::start(root.path(), &[]);
+    let screen = only.screen(1);
+    assert!(
+        screen.starts_with("cargo lab watch 01: check 1\n"),
+        "{screen}"
+    );
+    assert!(!screen.contains("also started"), "{screen}");
+    drop(only);
+
+    // Started after step 01 (and a higher step, if the file system keeps no birth time).
+    let step02 = root.join("work/step02-receive");
+    fs::create_dir_all(&step02).unwrap();
+    fs::copy(
+        workspace_root().join("step02-receive/original.c"),
+        step02.join("exercise.c"),
+    )
+    .unwrap();
+    let mut latest = Watching::start(root.path(), &[]);
+    if tests::lab::Step::parse("02").unwrap().checks.is_empty() {
+        let done = latest.0.wait_exit();
+        assert_eq!(done.code, Some(64));
+        assert!(
+            done.stderr
+                .contains("no checks are written for step02-receive yet"),
+            "{}",
+            done.stderr
+        );
+    } else {
+        let screen = latest.screen(1);
+        assert!(
+            screen.starts_with("cargo lab watch 02: check 1\n"),
+            "{screen}"
+        );
+        assert!(
+            screen.ends_with(
+                "(step02-receive: the work copy started last; also started: 01 (cargo lab watch NN))\n"
+            ),
+            "{screen}"
+        );
+    }
+}
