@@ -272,7 +272,7 @@ fn build_rust(dir: &Path, root: &Path) -> Result<Prepared, TargetError> {
     .arg("--manifest-path")
     .arg(&manifest)
     .arg("--target-dir")
-    .arg(root.join("target"));
+    .arg(workspace_target_dir(root));
     let shown = format!(
         "cargo build --offline --manifest-path {}",
         manifest.display()
@@ -306,6 +306,16 @@ fn build_rust(dir: &Path, root: &Path) -> Result<Prepared, TargetError> {
         )),
         (false, _) => Ok(build_failed(what, shown, diagnostics, "build errors")),
     }
+}
+
+/// The workspace's target folder: the one this checker was built into (it holds the
+/// dependencies, built with the same profile, even when `CARGO_TARGET_DIR` or a
+/// `build.target-dir` moved it), else `target/` in the workspace.
+fn workspace_target_dir(root: &Path) -> PathBuf {
+    bins::current_profile_dir()
+        .and_then(|profile| profile.parent().map(Path::to_path_buf))
+        .filter(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The `compiles` check failed: show the command and the compiler's first lines.
