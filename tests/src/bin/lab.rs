@@ -33,6 +33,8 @@ use tests::lab::{batch, progress, watch};
 use tests::lab::{Outcome, Step, Target};
 
 const EXIT_CODES: &str = "\
+Without a command: your progress over every step, and the command to type next.
+
 Exit codes:
   0   every check passed (skipped ones aside)
   1   a check failed (the compiler failing included)

@@ -68,7 +68,9 @@ pub fn watch(
         style: Style::for_stdout(),
         clear: io::stdout().is_terminal(),
     };
-    for n in 1.. {
+    let mut n = 0;
+    loop {
+        n += 1;
         let moot = Arc::new(AtomicBool::new(false));
         let check = screen.clone();
         let (done, silenced) = (tx.clone(), Arc::clone(&moot));
@@ -101,7 +103,6 @@ pub fn watch(
         }
         settle(&rx);
     }
-    unreachable!("`1..` has no end")
 }
 
 /// Block SIGINT, SIGTERM and SIGHUP in this thread (and so in every thread started
