@@ -239,7 +239,8 @@ fn the_work_copy_is_checked_its_result_kept_and_hinted() {
         &"then: cargo lab check 01   (or leave `cargo lab watch 01` running: it checks on every save)"
     );
 
-    // Once it passes, hint says the step is done and names the next one.
+    // Once it passes, hint says the step is done and names the next exercise, if
+    // the next step has one (a skeleton to start from).
     fs::copy(
         workspace_root().join("step01-open-port/original.c"),
         work.join("exercise.c"),
@@ -247,6 +248,12 @@ fn the_work_copy_is_checked_its_result_kept_and_hinted() {
     .unwrap();
     let done = lab(&["hint", "1"], Some(root.path()));
     assert_eq!(done.code, Some(0));
+    assert_eq!(
+        done.stdout_text(),
+        "step01-open-port: 7 of 7 checks pass on work/step01-open-port/exercise.c: step done; the steps after it have no exercise yet\n"
+    );
+    fs::create_dir_all(root.join("step02-receive/exercise")).unwrap();
+    let done = lab(&["hint", "1"], Some(root.path()));
     assert_eq!(
         done.stdout_text(),
         "step01-open-port: 7 of 7 checks pass on work/step01-open-port/exercise.c: step done, next: cargo lab start 02\n"

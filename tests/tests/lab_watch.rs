@@ -46,9 +46,11 @@ int main(int argc, char *argv[])
 }
 "#;
 
-/// A scratch workspace with a step 01 work copy holding `content`.
+/// A scratch workspace with a step 01 work copy holding `content` (and a step 02
+/// skeleton folder, so a passing check names `cargo lab start 02`).
 fn workspace_with(content: &str) -> (TempDir, PathBuf) {
     let root = TempDir::new("lab-watch");
+    fs::create_dir_all(root.join("step02-receive/exercise")).unwrap();
     let work = root.join("work/step01-open-port");
     fs::create_dir_all(&work).unwrap();
     let file = work.join("exercise.c");

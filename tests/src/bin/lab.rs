@@ -331,11 +331,7 @@ fn hint(root: &Path, step: &'static Step) -> Result<ExitCode, TargetError> {
             })
             .collect();
         if skipped.is_empty() {
-            let next = step.next().map_or_else(
-                || "every step is done".to_string(),
-                |n| format!("next: cargo lab start {}", n.short()),
-            );
-            println!("{standing}: step done, {next}");
+            println!("{standing}: {}", workcopy::after_done(root, step));
         } else {
             println!("{standing}; none fails, but the step is done only once these run too:");
             for (id, skip) in skipped {

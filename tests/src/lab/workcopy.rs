@@ -62,6 +62,18 @@ fn skeleton_files(dir: &Path, lang: Lang) -> io::Result<Vec<PathBuf>> {
     }
 }
 
+/// What to say once `step` passes: the command that starts the next exercise, or,
+/// when the next step has no skeleton yet, that there is none to start.
+pub fn after_done(root: &Path, step: &Step) -> String {
+    match step.next() {
+        Some(next) if skeleton_dir(root, next).is_dir() => {
+            format!("step done, next: cargo lab start {}", next.short())
+        }
+        Some(_) => "step done; the steps after it have no exercise yet".into(),
+        None => "step done: that was the last step".into(),
+    }
+}
+
 /// What `start` did.
 #[derive(Debug)]
 pub struct Started {
