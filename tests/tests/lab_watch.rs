@@ -97,14 +97,20 @@ impl Drop for Watching {
     }
 }
 
-/// The screens in `stdout`: from each `cargo lab watch NN: check N` header to the
-/// next.
+/// The screens in `stdout`: from each `cargo lab watch NN: check N` header line to
+/// the next.
 fn screens(stdout: &str) -> Vec<String> {
-    stdout
-        .split("cargo lab watch ")
-        .skip(1)
-        .map(|s| format!("cargo lab watch {s}"))
-        .collect()
+    let mut screens: Vec<String> = Vec::new();
+    for line in stdout.lines() {
+        if line.starts_with("cargo lab watch ") && line.contains(": check ") {
+            screens.push(String::new());
+        }
+        if let Some(screen) = screens.last_mut() {
+            screen.push_str(line);
+            screen.push('\n');
+        }
+    }
+    screens
 }
 
 /// Replace `file` the way vim (`backupcopy=no`) and most IDEs save: write a new
@@ -278,15 +284,16 @@ fn watch_without_a_step_takes_the_work_copy_started_last() {
             done.stderr
         );
     } else {
-        let screen = latest.screen(1);
+        let note =
+            "step02-receive is the work copy started last; for another: cargo lab watch 01\n";
+        let text = latest.0.wait_stdout_count(note, 1);
+        let screen = &screens(&text)[0];
         assert!(
             screen.starts_with("cargo lab watch 02: check 1\n"),
             "{screen}"
         );
         assert!(
-            screen.ends_with(
-                "(step02-receive: the work copy started last; also started: 01 (cargo lab watch NN))\n"
-            ),
+            screen.ends_with(&format!("Ctrl-C to stop\n{note}")),
             "{screen}"
         );
     }

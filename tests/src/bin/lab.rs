@@ -202,11 +202,11 @@ fn watch(root: &Path, step: Option<&str>) -> Result<ExitCode, TargetError> {
             let others: Vec<String> = workcopy::started(root)
                 .iter()
                 .filter(|s| s.number != step.number)
-                .map(|s| s.short())
+                .map(|s| format!("cargo lab watch {}", s.short()))
                 .collect();
             let note = (!others.is_empty()).then(|| {
                 format!(
-                    "{}: the work copy started last; also started: {} (cargo lab watch NN)",
+                    "{} is the work copy started last; for another: {}",
                     step.name,
                     others.join(", ")
                 )

@@ -213,7 +213,7 @@ impl ScreenSetup {
             started.elapsed().as_secs_f64()
         );
         if let Some(note) = &self.note {
-            let _ = writeln!(out, "({note})");
+            let _ = writeln!(out, "{note}");
         }
         let _ = out.flush();
     }
