@@ -1,8 +1,9 @@
 /*
  * step06-fileserver/original.c: "how little more we need to serve files"
  * (slides 48-53). The forking server of step04, answering "GET /path" with the
- * file under the root folder. Correct and complete, and no more: HTTP/1.0, one
- * request per connection, no ranges, no caching, no listings, no percent-decoding.
+ * file under the root folder (and "HEAD /path" with its head alone). Correct and
+ * complete, and no more: HTTP/1.0, one request per connection, no ranges, no
+ * caching, no listings, no percent-decoding.
  * The Rust version (src/) is the server a user can rely on; see README.md.
  *
  * Build: cc -std=c11 -Wall -Wextra -Werror -o original original.c
@@ -70,14 +71,19 @@ static int sendall(int fd, const char *data, size_t len)
     return 0;
 }
 
-/* A status line and a short body, then the connection closes (HTTP/1.0). */
-static void send_error(int fd, const char *status)
+/* A status line and a short body, then the connection closes (HTTP/1.0).
+ * head_only: the answer to a HEAD request, the same head without the body.
+ * A 405 names the methods this server allows (RFC 9110 15.5.6). */
+static void send_error(int fd, const char *status, int head_only)
 {
     char response[256];
     int n = snprintf(response, sizeof response,
                      "HTTP/1.0 %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%s\n",
-                     status, strlen(status) + 1, status);
+                     "%sConnection: close\r\n\r\n",
+                     status, strlen(status) + 1,
+                     strncmp(status, "405", 3) == 0 ? "Allow: GET, HEAD\r\n" : "");
+    if (!head_only)
+        n += snprintf(response + n, sizeof response - (size_t)n, "%s\n", status);
     sendall(fd, response, (size_t)n);
 }
 
@@ -124,12 +130,16 @@ static int serve_client(int connectionfd, const char *root)
     char method[16], target[4096], version[16];
     if (sscanf(head, "%15s %4095s %15s", method, target, version) != 3 ||
         strncmp(version, "HTTP/1.", 7) != 0) {
-        send_error(connectionfd, "400 Bad Request");
+        send_error(connectionfd, "400 Bad Request", 0);
         close(connectionfd);
         return 0;
     }
-    if (strcmp(method, "GET") != 0) {
-        send_error(connectionfd, "405 Method Not Allowed");
+    /* GET, or HEAD: the same head and no body (RFC 9110 9.3.2). Beyond the slides:
+     * curl -I sends HEAD, and so do link checkers and caches asking whether a file
+     * changed; a file server that refuses it looks broken to them. */
+    int head_only = strcmp(method, "HEAD") == 0;
+    if (strcmp(method, "GET") != 0 && !head_only) {
+        send_error(connectionfd, "405 Method Not Allowed", 0);
         close(connectionfd);
         return 0;
     }
@@ -138,7 +148,7 @@ static int serve_client(int connectionfd, const char *root)
     if (query != NULL)
         *query = '\0';
     if (target[0] != '/' || strstr(target, "/.") != NULL) {
-        send_error(connectionfd, "404 Not Found");
+        send_error(connectionfd, "404 Not Found", head_only);
         close(connectionfd);
         return 0;
     }
@@ -151,12 +161,13 @@ static int serve_client(int connectionfd, const char *root)
     if (file == -1 || fstat(file, &st) == -1 || !S_ISREG(st.st_mode)) {
         if (file != -1)
             close(file);
-        send_error(connectionfd, "404 Not Found");
+        send_error(connectionfd, "404 Not Found", head_only);
         close(connectionfd);
         return 0;
     }
 
-    /* The answer: a status line, two headers, a blank line, the file. */
+    /* The answer: a status line, two headers, a blank line, the file (not for
+     * HEAD: its Content-Length says how long the body of a GET would be). */
     char response[512];
     int n = snprintf(response, sizeof response,
                      "HTTP/1.0 200 OK\r\nContent-Type: %s\r\nContent-Length: %lld\r\n"
@@ -167,7 +178,7 @@ static int serve_client(int connectionfd, const char *root)
         status = 7;
     char buffer[65536];
     ssize_t got;
-    while (status == 0 && (got = read(file, buffer, sizeof buffer)) > 0)
+    while (status == 0 && !head_only && (got = read(file, buffer, sizeof buffer)) > 0)
         if (sendall(connectionfd, buffer, (size_t)got) == -1)
             status = 7;
     close(file);

@@ -71,8 +71,8 @@ Exit codes (the lecture's numbering, shared by all the steps):
 #[derive(Parser)]
 #[command(version, after_help = EXIT_CODES)]
 struct Cli {
-    /// The folder to serve
-    #[arg(long, default_value = ".", value_name = "DIR")]
+    /// The folder to serve (-r as in original.c)
+    #[arg(short, long, default_value = ".", value_name = "DIR")]
     root: PathBuf,
 
     /// Port to listen on; 0 lets the kernel choose (the lecture's PORT is 1234)
