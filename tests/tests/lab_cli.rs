@@ -343,7 +343,7 @@ fn progress_tells_each_step_and_the_next_command() {
     );
     assert_eq!(
         next,
-        "nothing: every exercise is done (steps 02, 03, 04, 05, 06 have none yet)"
+        "nothing: every exercise with checks is done (steps 02, 03, 04, 05, 06 have no checks yet)"
     );
 
     // A check that could not run here (as one needing root would) leaves it undone.

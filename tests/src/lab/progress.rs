@@ -17,8 +17,13 @@ use super::workcopy;
 /// Where a step stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
-    /// No checks are written for it, or it has no skeleton to start from.
+    /// No skeleton to start from (and no work copy).
     NoExercise,
+    /// A skeleton (or a work copy), but no checks written yet.
+    NoChecks {
+        /// A work copy exists.
+        started: bool,
+    },
     /// No work copy.
     NotStarted,
     /// A work copy, never checked.
@@ -70,8 +75,11 @@ fn state(root: &Path, step: &'static Step) -> State {
     let started = workcopy::started(root)
         .iter()
         .any(|s| s.number == step.number);
-    if checks.is_empty() || (!started && !workcopy::skeleton_dir(root, step).is_dir()) {
+    if !started && !workcopy::skeleton_dir(root, step).is_dir() {
         return State::NoExercise;
+    }
+    if checks.is_empty() {
+        return State::NoChecks { started };
     }
     if !started {
         return State::NotStarted;
@@ -117,7 +125,7 @@ pub fn next_command(steps: &[StepProgress]) -> String {
         let nn = p.step.short();
         let work = workcopy_path(p.step);
         match &p.state {
-            State::NoExercise | State::Done { .. } => continue,
+            State::NoExercise | State::NoChecks { .. } | State::Done { .. } => continue,
             State::NotStarted => {
                 return format!("cargo lab start {nn}   (the C skeleton; --rust for the Rust one)")
             }
@@ -142,17 +150,17 @@ pub fn next_command(steps: &[StepProgress]) -> String {
             } => return format!("cargo lab hint {nn}   (why {id} fails, and what to change)"),
         }
     }
-    let without: Vec<String> = steps
+    let unchecked: Vec<String> = steps
         .iter()
-        .filter(|p| p.state == State::NoExercise)
+        .filter(|p| matches!(p.state, State::NoExercise | State::NoChecks { .. }))
         .map(|p| p.step.short())
         .collect();
-    if without.is_empty() {
+    if unchecked.is_empty() {
         "nothing: every exercise is done".into()
     } else {
         format!(
-            "nothing: every exercise is done (steps {} have none yet)",
-            without.join(", ")
+            "nothing: every exercise with checks is done (steps {} have no checks yet)",
+            unchecked.join(", ")
         )
     }
 }
@@ -192,6 +200,8 @@ pub fn write(out: &mut dyn Write, steps: &[StepProgress], style: Style) -> io::R
 fn describe(p: &StepProgress) -> (char, String) {
     match &p.state {
         State::NoExercise => (' ', "no exercise yet".into()),
+        State::NoChecks { started: false } => (' ', "not started (no checks yet)".into()),
+        State::NoChecks { started: true } => (' ', "started (no checks yet)".into()),
         State::NotStarted => (' ', "not started".into()),
         State::NotChecked => (' ', "in progress: not checked yet".into()),
         State::Done { total } => ('✓', format!("done ({total} of {total} checks pass)")),
