@@ -1,7 +1,7 @@
 //! Proof that `cargo lab`'s step 05 checks are right: they pass against the step's
 //! C original and its Rust binary; each faulty variant in `tests/lab/faulty/` (the
 //! original with exactly one mistake) fails the check its header names, first, with
-//! the hint that names the mistake; the untouched skeletons fail the first new check.
+//! the hint that names the mistake (the untouched skeletons: lab_skeletons.rs).
 //! After every check no process of the program is left alive: a daemon detaches from
 //! everything the checker started, and must be found and killed all the same.
 
@@ -11,7 +11,6 @@
 mod lab_proof;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use lab_proof::{caught_by, faulty_files};
 use tests::bins::workspace_root;
@@ -113,15 +112,9 @@ fn assert_all_pass(target: &Target) {
     }
 }
 
-/// The Rust programs of step 05 (the reference, the skeleton) lock the same default
-/// pid file in the foreground (`-f`, outside the checker's private `/run`): one at a
-/// time.
-static PID_FILE: Mutex<()> = Mutex::new(());
-
 /// The Rust binary: its launcher waits for the daemon's word, then returns.
 #[test]
 fn rust_reference_passes_every_step05_check() {
-    let _one = PID_FILE.lock().unwrap_or_else(|p| p.into_inner());
     assert_all_pass(&Target::Executable(rust_binary(STEP)));
 }
 
@@ -287,51 +280,4 @@ fn each_faulty_variant_fails_its_own_check_with_its_hint() {
             assert_eq!(failed.len(), daemon_checks.count(), "{context}");
         }
     }
-}
-
-/// The first check `outcomes` did not pass, which must be step 05's first, every
-/// earlier step's check before it passed (the skeleton's given code serves in the
-/// foreground); its failure.
-fn fails_launcher_returns_first(outcomes: &[(&str, Outcome)]) -> tests::lab::Failure {
-    let first = outcomes
-        .iter()
-        .position(|(_, o)| *o != Outcome::Passed)
-        .unwrap();
-    assert_eq!(
-        outcomes[first].0, "step05/launcher-returns",
-        "{outcomes:#?}"
-    );
-    assert!(first > 0, "step01's checks ran first, in the foreground");
-    match &outcomes[first].1 {
-        Outcome::Failed(failure) => *failure.clone(),
-        other => panic!("{other:?}"),
-    }
-}
-
-/// The untouched C skeleton: it serves, but in the foreground; the first new check
-/// says the command never returns.
-#[test]
-fn the_c_skeleton_fails_launcher_returns() {
-    let file = workspace_root().join(STEP).join("exercise/exercise.c");
-    let failure = fails_launcher_returns_first(&check_each(&Target::CFile(file)));
-    assert!(
-        failure.got.contains("the server in the foreground"),
-        "{failure:#?}"
-    );
-}
-
-/// The untouched Rust skeleton: the command stops at its first todo!(), and the hint
-/// quotes it.
-#[test]
-fn the_rust_skeleton_fails_launcher_returns_at_its_first_todo() {
-    let _one = PID_FILE.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = workspace_root().join(STEP).join("exercise");
-    let failure = fails_launcher_returns_first(&check_each(&Target::RustDir(dir)));
-    assert!(
-        failure
-            .hint
-            .contains("not yet implemented: slide 37: [1] fork"),
-        "{failure:#?}"
-    );
-    assert_eq!(failure.slide, Some(37));
 }

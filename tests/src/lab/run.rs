@@ -9,6 +9,10 @@
 //! ([`MARK`]): a process that started after the program and has that variable is one
 //! of its. Dropping a [`Running`] kills all of them with SIGKILL and reaps the
 //! program, whatever state the check left it in.
+//!
+//! Every program running is also listed here, so that `cargo lab watch` can end them
+//! all at once from another thread ([`cancel_all`]), on Ctrl-C or when a save makes
+//! the check under way moot.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -16,7 +20,7 @@ use std::io::{self, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -80,6 +84,11 @@ impl Running {
                 Ok(())
             });
         }
+        // Listed while the lock is held, so that `cancel_all` either sees it or refuses it.
+        let mut live = live();
+        if live.refusing {
+            return Err(io::Error::other("the check was cancelled"));
+        }
         let mut child = cmd.spawn()?;
         // Not reaped before `kill`, so its stat is there to read (as a zombie at worst).
         let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
@@ -88,6 +97,8 @@ impl Running {
             entry: entry.into_bytes(),
             since: procfs::stat(pid).map_or(0, |s| s.start_time),
         };
+        live.runs.push(mark.clone());
+        drop(live);
         if let (Stdin::Bytes(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // The program may exit without reading it all: that is for the check to see.
             thread::spawn(move || {
@@ -181,25 +192,67 @@ impl Running {
 
     /// Kill the program and everything it started (SIGKILL), and reap it.
     pub fn kill(&mut self) {
-        // Each round kills what it finds; a process forking at that moment is found
-        // by the next round. Bounded, since SIGKILL cannot be caught.
-        for _ in 0..50 {
-            let members = family(&self.mark);
-            if members.is_empty() {
-                break;
-            }
-            for pid in members {
-                // SAFETY: kill(2) with a pid we just read from /proc; at worst the
-                // process is gone already (ESRCH).
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
+        let leader = self.pid();
+        // Unlisted before it is reaped: until then its pid cannot be reused, so
+        // `cancel_all` never aims at a stranger that got the number.
+        live().runs.retain(|run| run.leader != leader);
+        kill_family(&self.mark);
         if !self.reaped {
             let _ = self.child.kill();
             self.status = self.child.wait().ok().or(self.status);
             self.reaped = true;
         }
+    }
+}
+
+/// The programs running now (their marks), and whether new ones are refused.
+struct Live {
+    runs: Vec<Mark>,
+    refusing: bool,
+}
+
+static LIVE: Mutex<Live> = Mutex::new(Live {
+    runs: Vec::new(),
+    refusing: false,
+});
+
+fn live() -> MutexGuard<'static, Live> {
+    // A check that panicked holding it left the list as it was: still right.
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Kill every program running now and everything each started, and refuse to start
+/// any other until [`resume`]: a check under way (on another thread) sees its
+/// program die or fail to start, and concludes at once.
+pub fn cancel_all() {
+    // The lock is held throughout: a `Running` cannot be reaped meanwhile.
+    let mut live = live();
+    live.refusing = true;
+    for run in &live.runs {
+        kill_family(run);
+    }
+}
+
+/// Start programs again after [`cancel_all`], once the cancelled check has ended.
+pub fn resume() {
+    live().refusing = false;
+}
+
+/// SIGKILL every process of the run `mark` (see [`family`]) until none is left.
+fn kill_family(mark: &Mark) {
+    // Each round kills what it finds; a process forking at that moment is found by
+    // the next round. Bounded, since SIGKILL cannot be caught.
+    for _ in 0..50 {
+        let members = family(mark);
+        if members.is_empty() {
+            break;
+        }
+        for pid in members {
+            // SAFETY: kill(2) with a pid we just read from /proc; at worst the
+            // process is gone already (ESRCH).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -242,6 +295,7 @@ impl Drop for Running {
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 /// How to recognise the processes of one run.
+#[derive(Clone)]
 struct Mark {
     /// The program's pid, also its session's id.
     leader: i32,
