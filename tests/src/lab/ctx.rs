@@ -62,20 +62,25 @@ impl Ctx<'_> {
     /// Start the program as a server on a fresh port P (`-p P`) and wait until it
     /// listens: on P or anywhere (where is for the checks to judge).
     pub fn server(&self) -> Result<Server, Failure> {
-        let port = port::for_server().map_err(|e| {
-            Failure::new(
-                "nothing yet",
-                "a free port to give the server",
-                format!("none found: {e}"),
-                "too many ports are taken on this machine; try again in a minute",
-            )
-        })?;
-        self.server_on(port)
+        self.server_with(&[])
+    }
+
+    /// [`Ctx::server`] with more of the C original's flags after `-p P` (step02's
+    /// `-o`, `-B N`).
+    pub fn server_with(&self, extra: &[&str]) -> Result<Server, Failure> {
+        let port = port::for_server().map_err(|e| no_port("the server", &e))?;
+        self.server_on_with(port, extra)
     }
 
     /// Start the program as a server told to use `port`, and wait until it listens.
     pub fn server_on(&self, port: u16) -> Result<Server, Failure> {
-        let mut run = self.start(&["-p".to_string(), port.to_string()], Stdin::Null)?;
+        self.server_on_with(port, &[])
+    }
+
+    fn server_on_with(&self, port: u16, extra: &[&str]) -> Result<Server, Failure> {
+        let mut args = vec!["-p".to_string(), port.to_string()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let mut run = self.start(&args, Stdin::Null)?;
         let listening = wait_listening(&mut run, port)?;
         Ok(Server {
             run,
@@ -83,6 +88,16 @@ impl Ctx<'_> {
             listening,
         })
     }
+}
+
+/// The failure when no port P can be found (a crowded machine, not the program).
+pub fn no_port(for_whom: &str, e: &std::io::Error) -> Failure {
+    Failure::new(
+        "nothing yet",
+        format!("a free port for {for_whom}"),
+        format!("none found: {e}"),
+        "too many ports are taken on this machine; try again in a minute",
+    )
 }
 
 impl Server {

@@ -19,7 +19,10 @@ const TCP_TIME_WAIT: u8 = 0x06;
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Row {
     local: SocketAddr,
+    remote: SocketAddr,
     state: u8,
+    /// Bytes received and not read yet by the socket's holder.
+    unread: u64,
     inode: u64,
 }
 
@@ -45,6 +48,17 @@ pub fn time_wait_on(port: u16) -> bool {
     rows()
         .iter()
         .any(|r| r.state == TCP_TIME_WAIT && r.local.port() == port)
+}
+
+/// How many bytes the socket of the connection from `peer` to local port `port`
+/// holds unread: 0 once the program has read all the checker sent, so the checker
+/// knows the program has taken in a first part before it sends the rest. `None`
+/// when there is no such connection (any more).
+pub fn unread(port: u16, peer: SocketAddr) -> Option<u64> {
+    rows()
+        .iter()
+        .find(|r| r.local.port() == port && r.remote == peer)
+        .map(|r| r.unread)
 }
 
 /// The inodes of the sockets `pid` holds open (none if it is gone).
@@ -78,15 +92,26 @@ fn rows() -> Vec<Row> {
         .collect()
 }
 
-/// `  0: 0100007F:04D2 00000000:0000 0A … uid timeout INODE …`
+/// `  0: 0100007F:04D2 00000000:0000 0A TX:RX … uid timeout INODE …`
 fn parse_row(line: &str) -> Option<Row> {
     let fields: Vec<&str> = line.split_whitespace().collect();
-    let (addr, port) = fields.get(1)?.split_once(':')?;
+    let (_, unread) = fields.get(4)?.split_once(':')?;
     Some(Row {
-        local: SocketAddr::new(parse_ip(addr)?, u16::from_str_radix(port, 16).ok()?),
+        local: parse_addr(fields.get(1)?)?,
+        remote: parse_addr(fields.get(2)?)?,
         state: u8::from_str_radix(fields.get(3)?, 16).ok()?,
+        unread: u64::from_str_radix(unread, 16).ok()?,
         inode: fields.get(9)?.parse().ok()?,
     })
+}
+
+/// `0100007F:04D2` → 127.0.0.1:1234.
+fn parse_addr(text: &str) -> Option<SocketAddr> {
+    let (addr, port) = text.split_once(':')?;
+    Some(SocketAddr::new(
+        parse_ip(addr)?,
+        u16::from_str_radix(port, 16).ok()?,
+    ))
 }
 
 /// The kernel prints an address as its 32-bit words in host byte order, in hex: the
@@ -119,6 +144,10 @@ mod tests {
         let row = parse_row(v4).unwrap();
         assert_eq!(row.local, "127.0.0.1:1234".parse().unwrap());
         assert_eq!((row.state, row.inode), (TCP_LISTEN, 4242));
+        let open = "   1: 0100007F:04D2 0100007F:9C40 01 00000000:0000001B 00:00000000 00000000     0        0 4343 1 0000000000000000 20 4 30 10 -1";
+        let row = parse_row(open).unwrap();
+        assert_eq!(row.remote, "127.0.0.1:40000".parse().unwrap());
+        assert_eq!(row.unread, 27);
         let v6 = "   0: 00000000000000000000000001000000:D204 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 77 1 0000000000000000 100 0 0 10 0";
         let row = parse_row(v6).unwrap();
         assert_eq!(row.local, "[::1]:53764".parse().unwrap());

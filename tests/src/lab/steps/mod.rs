@@ -8,6 +8,7 @@
 use super::check::Check;
 
 pub mod step01;
+pub mod step06;
 
 /// A step of the lecture, as the checker knows it.
 pub struct Step {
@@ -49,7 +50,7 @@ pub static STEPS: [Step; 6] = [
     Step {
         number: 6,
         name: "step06-fileserver",
-        checks: &[],
+        checks: &step06::CHECKS,
     },
 ];
 
