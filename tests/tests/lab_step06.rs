@@ -1,0 +1,230 @@
+//! Proof that `cargo lab`'s step 06 checks are right: they pass against the step's
+//! C original, its Rust binary and a Python program written otherwise; each faulty
+//! variant in `tests/lab/faulty/` (the original with exactly one mistake) fails the
+//! check its header names, first, with the hint that names the mistake, and no
+//! other check of the slides; the untouched skeletons fail the first check; and no
+//! process of a checked program is left alive afterwards.
+
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tests::bins::{c_original, workspace_root};
+use tests::lab::runner::check_to_text;
+use tests::lab::workcopy;
+use tests::lab::{Outcome, Step, Summary, Target};
+use tests::rust_binary;
+
+const STEP: &str = "step06-fileserver";
+
+fn step() -> &'static Step {
+    Step::parse("06").unwrap()
+}
+
+fn check(target: &Target) -> (Summary, String) {
+    check_to_text(step(), target, &workcopy::root()).unwrap()
+}
+
+/// The live processes running `program` (by `/proc/PID/exe`) or a script naming it
+/// on their command line (`python3 SCRIPT`). Waits a little for processes being
+/// killed at that moment to be gone.
+fn alive(program: &Path) -> Vec<i32> {
+    let find = || -> Vec<i32> {
+        fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|&pid| {
+                let exe = fs::read_link(format!("/proc/{pid}/exe")).ok();
+                let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let named = cmdline
+                    .split(|&b| b == 0)
+                    .any(|arg| arg == program.as_os_str().as_encoded_bytes());
+                let live = tests::procfs::stat(pid).is_some_and(|s| s.state != 'Z');
+                live && (exe.as_deref() == Some(program) || named)
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = find();
+        if found.is_empty() || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Every check of the slides passed, and the beyond ones as `beyond_pass` says.
+fn assert_passes(target: &Target, beyond_pass: bool) -> String {
+    let (summary, report) = check(target);
+    let ids: Vec<&str> = summary
+        .results
+        .iter()
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    let expected: Vec<&str> = step().checks(true).iter().map(|c| c.id).collect();
+    assert_eq!(ids, expected, "every check of step 06 ran:\n{report}");
+    for (id, beyond, outcome) in &summary.results {
+        let passed = outcome.as_ref() == Some(&Outcome::Passed);
+        assert_eq!(passed, !beyond || beyond_pass, "{id}:\n{report}");
+    }
+    assert_eq!(summary.exit_code(), 0, "{report}");
+    assert!(
+        report.ends_with("step done, every step is done\n"),
+        "{report}"
+    );
+    report
+}
+
+/// The Rust binary serves what original.c serves, and what the crate adds beyond
+/// it: every check passes, beyond ones included; then none of its processes lives.
+#[test]
+fn rust_reference_passes_every_step06_check() {
+    let binary = rust_binary(STEP);
+    assert_passes(&Target::Executable(binary.clone()), true);
+    assert_eq!(alive(&binary), Vec::<i32>::new(), "left alive");
+}
+
+/// The C original, compiled by build.rs, passes every check of the slides and none
+/// of the beyond ones (no listing, ranges, conditionals, percent-decoding,
+/// keep-alive): they are marked and leave the exit code at 0.
+#[test]
+fn c_original_passes_the_slides_checks_and_not_the_beyond_ones() {
+    let report = assert_passes(&Target::COriginal, false);
+    assert!(report.contains("✗ step06/ranges "), "{report}");
+    assert!(report.contains(" (beyond)\n"), "{report}");
+    assert_eq!(alive(&c_original(STEP)), Vec::<i32>::new(), "left alive");
+}
+
+/// The original.c source, compiled as a student's file is (`--c FILE`), passes too,
+/// after a `compiles` line.
+#[test]
+fn original_c_as_a_student_file_passes() {
+    let file = workspace_root().join(STEP).join("original.c");
+    let (summary, report) = check(&Target::CFile(file));
+    assert_eq!(summary.exit_code(), 0, "{report}");
+    assert_eq!(summary.outcome("compiles"), Some(&Outcome::Passed));
+}
+
+/// A server written otherwise, in Python (realpath for the root, mimetypes,
+/// sendfile, HTTP/1.1 answers), passes through `-- CMD`: the checks hold to what
+/// the slides ask, not to how original.c words it.
+#[test]
+fn a_python_server_passes_through_a_command() {
+    if !tests::require_tool("python3") {
+        return;
+    }
+    let script = workspace_root().join("tests/lab/other/step06_server.py");
+    let target = Target::Command(vec!["python3".into(), script.clone().into()]);
+    assert_passes(&target, false);
+    assert_eq!(alive(&script), Vec::<i32>::new(), "left alive");
+}
+
+/// What each faulty variant's hint must say: the mistake, by name.
+const HINTS: [(&str, &str); 4] = [
+    (
+        "step06-dotdot-escapes.c",
+        "\"..\" climbs out of the root: refuse a target containing \"/.\"",
+    ),
+    (
+        "step06-http10-only.c",
+        "curl and browsers send \"HTTP/1.1\": accept every HTTP/1.x version",
+    ),
+    (
+        "step06-no-content-length.c",
+        "add the header line Content-Length: the file's size in bytes",
+    ),
+    (
+        "step06-one-recv.c",
+        "the request came in two parts and only the first was read",
+    ),
+];
+
+/// The `Caught by: stepNN/slug` line of a faulty variant's header.
+fn caught_by(file: &Path) -> String {
+    let text = fs::read_to_string(file).unwrap();
+    assert!(
+        text.starts_with("/* Faulty on purpose: "),
+        "{}",
+        file.display()
+    );
+    let line = text.lines().nth(1).unwrap();
+    line.trim_start_matches(" * Caught by: ")
+        .trim_end_matches(" */")
+        .to_string()
+}
+
+/// Each step 06 mistake fails the check that names it, first, with its hint; every
+/// other check of the slides passes (one mistake, one red line). The secret beside
+/// the root is what step06-dotdot-escapes.c gives away.
+#[test]
+fn each_faulty_variant_fails_its_own_check_with_its_hint() {
+    let dir = workspace_root().join("tests/lab/faulty");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("step06-")
+        })
+        .collect();
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        HINTS.map(|(f, _)| f.to_string()),
+        "a hint for every variant"
+    );
+    for (file, (_, hint)) in files.iter().zip(HINTS) {
+        let id = caught_by(file);
+        let (summary, report) = check(&Target::CFile(file.clone()));
+        let context = format!("{}:\n{report}", file.display());
+        assert_eq!(summary.exit_code(), 1, "{context}");
+        let (failed, _) = summary.first_failure().unwrap();
+        assert_eq!(failed, id, "{context}");
+        assert!(report.contains(&format!("✗ {id} ")), "{context}");
+        assert!(report.contains("    hint (slide 5"), "{context}");
+        assert!(report.contains(hint), "{context}");
+        let others_failed: Vec<&str> = summary
+            .results
+            .iter()
+            .filter(|(i, beyond, o)| *i != id && !beyond && !matches!(o, Some(Outcome::Passed)))
+            .map(|(i, _, _)| i.as_str())
+            .collect();
+        assert!(
+            others_failed.is_empty(),
+            "only {id} fails; also {others_failed:?}:\n{context}"
+        );
+    }
+}
+
+/// The C skeleton as shipped compiles, accepts and forks, and its children close
+/// without a byte: it fails step06/get, the first check, with the hint to read the
+/// request and answer it.
+#[test]
+fn the_c_skeleton_fails_the_first_check() {
+    let file = workspace_root().join(STEP).join("exercise/exercise.c");
+    let (summary, report) = check(&Target::CFile(file));
+    assert_eq!(
+        summary.outcome("compiles"),
+        Some(&Outcome::Passed),
+        "{report}"
+    );
+    assert_eq!(
+        summary.first_failure().map(|(id, _)| id),
+        Some("step06/get"),
+        "{report}"
+    );
+    assert!(
+        report.contains("got       no answer: the connection closed without a byte"),
+        "{report}"
+    );
+}
