@@ -18,6 +18,8 @@ mod http;
 mod root;
 mod site;
 
+pub(crate) use root::Root;
+
 use root::{notes_txt, INDEX_HTML, LOGO_PNG, SECRET_MARK, STYLE_CSS, SUB_INDEX_HTML};
 use site::{expect_file, got, no_answer, site, Answer};
 
