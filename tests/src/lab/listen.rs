@@ -61,6 +61,16 @@ pub fn unread(port: u16, peer: SocketAddr) -> Option<u64> {
         .map(|r| r.unread)
 }
 
+/// True when the connection from `peer` to local port `port` has been accepted by
+/// one of `pids`: a connection still waiting in the listen queue has no socket
+/// yet (inode 0), so no process holds it.
+pub fn accepted(pids: &[i32], port: u16, peer: SocketAddr) -> bool {
+    let inodes: HashSet<u64> = pids.iter().flat_map(|&pid| socket_inodes(pid)).collect();
+    rows()
+        .iter()
+        .any(|r| r.local.port() == port && r.remote == peer && inodes.contains(&r.inode))
+}
+
 /// The inodes of the sockets `pid` holds open (none if it is gone).
 fn socket_inodes(pid: i32) -> Vec<u64> {
     let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) else {
@@ -162,5 +172,18 @@ mod tests {
         assert!(listening(&[me]).contains(&addr));
         drop(listener);
         assert!(!listening(&[me]).contains(&addr));
+    }
+
+    #[test]
+    fn tells_a_queued_connection_from_an_accepted_one() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let peer = client.local_addr().unwrap();
+        let me = i32::try_from(std::process::id()).unwrap();
+        assert!(!accepted(&[me], port, peer), "still in the listen queue");
+        let (_served, _) = listener.accept().unwrap();
+        assert!(accepted(&[me], port, peer));
+        assert_eq!(unread(port, peer), Some(0));
     }
 }
