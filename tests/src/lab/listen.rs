@@ -12,6 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The kernel's code for a socket in LISTEN (`include/net/tcp_states.h`).
 const TCP_LISTEN: u8 = 0x0A;
+/// The kernel's code for an established connection (also one still queued).
+const TCP_ESTABLISHED: u8 = 0x01;
 /// The kernel's code for TIME_WAIT.
 const TCP_TIME_WAIT: u8 = 0x06;
 
@@ -61,14 +63,16 @@ pub fn unread(port: u16, peer: SocketAddr) -> Option<u64> {
         .map(|r| r.unread)
 }
 
-/// True when the connection from `peer` to local port `port` has been accepted by
-/// one of `pids`: a connection still waiting in the listen queue has no socket
-/// yet (inode 0), so no process holds it.
+/// True when the connection from `peer` to local port `port` has left the listen
+/// queue: one of `pids` holds it (a queued connection has no socket yet, inode 0,
+/// so no process holds it), or the server has already closed its end.
 pub fn accepted(pids: &[i32], port: u16, peer: SocketAddr) -> bool {
     let inodes: HashSet<u64> = pids.iter().flat_map(|&pid| socket_inodes(pid)).collect();
-    rows()
-        .iter()
-        .any(|r| r.local.port() == port && r.remote == peer && inodes.contains(&r.inode))
+    rows().iter().any(|r| {
+        r.local.port() == port
+            && r.remote == peer
+            && (inodes.contains(&r.inode) || r.state != TCP_ESTABLISHED)
+    })
 }
 
 /// The inodes of the sockets `pid` holds open (none if it is gone).
@@ -182,8 +186,10 @@ mod tests {
         let peer = client.local_addr().unwrap();
         let me = i32::try_from(std::process::id()).unwrap();
         assert!(!accepted(&[me], port, peer), "still in the listen queue");
-        let (_served, _) = listener.accept().unwrap();
+        let (served, _) = listener.accept().unwrap();
         assert!(accepted(&[me], port, peer));
         assert_eq!(unread(port, peer), Some(0));
+        drop(served);
+        assert!(accepted(&[], port, peer), "closed by the server");
     }
 }
