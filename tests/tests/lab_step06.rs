@@ -8,24 +8,21 @@
 // Test code: an unwrap that fails is a failing test, with its location.
 #![allow(clippy::unwrap_used)]
 
+mod lab_proof;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use lab_proof::{assert_all_pass, assert_faulty_variants, check, Faulty};
 use tests::bins::{c_original, workspace_root};
-use tests::lab::runner::check_to_text;
-use tests::lab::workcopy;
-use tests::lab::{Outcome, Step, Summary, Target};
+use tests::lab::{Outcome, Step, Target};
 use tests::rust_binary;
 
 const STEP: &str = "step06-fileserver";
 
 fn step() -> &'static Step {
     Step::parse("06").unwrap()
-}
-
-fn check(target: &Target) -> (Summary, String) {
-    check_to_text(step(), target, &workcopy::root()).unwrap()
 }
 
 /// The live processes running `program` (by `/proc/PID/exe`) or a script naming it
@@ -57,11 +54,11 @@ fn alive(program: &Path) -> Vec<i32> {
     }
 }
 
-/// Every check of the slides passed; of the beyond ones, those of step 06 pass or
-/// fail as `step06_beyond` says (the others, step 01's signals, pass: every server
-/// here ends with exit 0 on SIGINT and SIGTERM).
-fn assert_passes(target: &Target, step06_beyond: bool) -> String {
-    let (summary, report) = check(target);
+/// Every check of the slides passed, and of the beyond ones step 01's signals (every
+/// server here ends with exit 0 on SIGINT and SIGTERM), none of step 06's: what a
+/// server in original.c's image does.
+fn assert_passes_the_slides(target: &Target) -> String {
+    let (summary, report) = check(step(), target);
     let ids: Vec<&str> = summary
         .results
         .iter()
@@ -72,7 +69,7 @@ fn assert_passes(target: &Target, step06_beyond: bool) -> String {
     assert!(ids.contains(&"step01/htons"), "step 01's checks apply");
     for (id, beyond, outcome) in &summary.results {
         let passed = outcome.as_ref() == Some(&Outcome::Passed);
-        let should = !beyond || step06_beyond || !id.starts_with("step06/");
+        let should = !beyond || !id.starts_with("step06/");
         assert_eq!(passed, should, "{id}:\n{report}");
     }
     assert_eq!(summary.exit_code(), 0, "{report}");
@@ -88,7 +85,7 @@ fn assert_passes(target: &Target, step06_beyond: bool) -> String {
 #[test]
 fn rust_reference_passes_every_step06_check() {
     let binary = rust_binary(STEP);
-    assert_passes(&Target::Executable(binary.clone()), true);
+    assert_all_pass(step(), &Target::Executable(binary.clone()));
     assert_eq!(alive(&binary), Vec::<i32>::new(), "left alive");
 }
 
@@ -97,7 +94,7 @@ fn rust_reference_passes_every_step06_check() {
 /// keep-alive): they are marked and leave the exit code at 0.
 #[test]
 fn c_original_passes_the_slides_checks_and_not_the_beyond_ones() {
-    let report = assert_passes(&Target::COriginal, false);
+    let report = assert_passes_the_slides(&Target::COriginal);
     assert!(report.contains("✗ step06/ranges "), "{report}");
     assert!(report.contains(" (beyond)\n"), "{report}");
     assert_eq!(alive(&c_original(STEP)), Vec::<i32>::new(), "left alive");
@@ -108,7 +105,7 @@ fn c_original_passes_the_slides_checks_and_not_the_beyond_ones() {
 #[test]
 fn original_c_as_a_student_file_passes() {
     let file = workspace_root().join(STEP).join("original.c");
-    let (summary, report) = check(&Target::CFile(file));
+    let (summary, report) = check(step(), &Target::CFile(file));
     assert_eq!(summary.exit_code(), 0, "{report}");
     assert_eq!(summary.outcome("compiles"), Some(&Outcome::Passed));
 }
@@ -123,91 +120,57 @@ fn a_python_server_passes_through_a_command() {
     }
     let script = workspace_root().join("tests/lab/other/step06_server.py");
     let target = Target::Command(vec!["python3".into(), script.clone().into()]);
-    assert_passes(&target, false);
+    assert_passes_the_slides(&target);
     assert_eq!(alive(&script), Vec::<i32>::new(), "left alive");
 }
 
-/// What each faulty variant's hint must say: the mistake, by name.
-const HINTS: [(&str, &str); 4] = [
+/// The beyond checks a C program in original.c's image fails, each with words of
+/// its hint: every faulty variant fails them too, and nothing else but its own.
+const C_BEYOND: &[(&str, &str)] = &[
+    ("step06/listing", "read the folder (opendir, readdir)"),
+    ("step06/redirect", "answer 301 with Location"),
+    ("step06/percent-decoding", "decode %20 to a space"),
+    ("step06/ranges", "answer 206 with Content-Range"),
     (
-        "step06-dotdot-escapes.c",
-        "\"..\" climbs out of the root: refuse a target containing \"/.\"",
+        "step06/conditional",
+        "ETag (from size and mtime) or Last-Modified",
     ),
     (
-        "step06-http10-only.c",
-        "curl and browsers send \"HTTP/1.1\": accept every HTTP/1.x version",
-    ),
-    (
-        "step06-no-content-length.c",
-        "add the header line Content-Length: the file's size in bytes",
-    ),
-    (
-        "step06-one-recv.c",
-        "the request came in two parts and only the first was read",
+        "step06/keep-alive",
+        "HTTP/1.1 keeps the connection open by default",
     ),
 ];
-
-/// The `Caught by: stepNN/slug` line of a faulty variant's header.
-fn caught_by(file: &Path) -> String {
-    let text = fs::read_to_string(file).unwrap();
-    assert!(
-        text.starts_with("/* Faulty on purpose: "),
-        "{}",
-        file.display()
-    );
-    let line = text.lines().nth(1).unwrap();
-    line.trim_start_matches(" * Caught by: ")
-        .trim_end_matches(" */")
-        .to_string()
-}
 
 /// Each step 06 mistake fails the check that names it, first, with its hint; every
 /// other check of the slides passes (one mistake, one red line). The secret beside
 /// the root is what step06-dotdot-escapes.c gives away.
 #[test]
 fn each_faulty_variant_fails_its_own_check_with_its_hint() {
-    let dir = workspace_root().join("tests/lab/faulty");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("step06-")
-        })
-        .collect();
-    files.sort();
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        HINTS.map(|(f, _)| f.to_string()),
-        "a hint for every variant"
+    assert_faulty_variants(
+        step(),
+        &[
+            Faulty {
+                file: "step06-dotdot-escapes.c",
+                hint: "\"..\" climbs out of the root: refuse a target containing \"/.\"",
+                also: C_BEYOND,
+            },
+            Faulty {
+                file: "step06-http10-only.c",
+                hint: "curl and browsers send \"HTTP/1.1\": accept every HTTP/1.x version",
+                also: C_BEYOND,
+            },
+            Faulty {
+                file: "step06-no-content-length.c",
+                hint: "add the header line Content-Length: the file's size in bytes",
+                also: C_BEYOND,
+            },
+            Faulty {
+                file: "step06-one-recv.c",
+                hint: "the request came in two parts and only the first was read",
+                also: C_BEYOND,
+            },
+        ],
     );
-    for (file, (_, hint)) in files.iter().zip(HINTS) {
-        let id = caught_by(file);
-        let (summary, report) = check(&Target::CFile(file.clone()));
-        let context = format!("{}:\n{report}", file.display());
-        assert_eq!(summary.exit_code(), 1, "{context}");
-        let (failed, _) = summary.first_failure().unwrap();
-        assert_eq!(failed, id, "{context}");
-        assert!(report.contains(&format!("✗ {id} ")), "{context}");
-        assert!(report.contains("    hint (slide 5"), "{context}");
-        assert!(report.contains(hint), "{context}");
-        let others_failed: Vec<&str> = summary
-            .results
-            .iter()
-            .filter(|(i, beyond, o)| *i != id && !beyond && !matches!(o, Some(Outcome::Passed)))
-            .map(|(i, _, _)| i.as_str())
-            .collect();
-        assert!(
-            others_failed.is_empty(),
-            "only {id} fails; also {others_failed:?}:\n{context}"
-        );
-    }
 }
 
 /// The C skeleton as shipped compiles, accepts and forks, and its children close
@@ -216,7 +179,7 @@ fn each_faulty_variant_fails_its_own_check_with_its_hint() {
 #[test]
 fn the_c_skeleton_fails_the_first_check() {
     let file = workspace_root().join(STEP).join("exercise/exercise.c");
-    let (summary, report) = check(&Target::CFile(file));
+    let (summary, report) = check(step(), &Target::CFile(file));
     assert_eq!(
         summary.outcome("compiles"),
         Some(&Outcome::Passed),
