@@ -132,54 +132,73 @@ const NETWORK: [&str; 19] = [
 ];
 
 /// Turn `calls` into rows; `port` is the port the program was told (`-p P`).
+///
+/// Processes that make no socket call, themselves or through their children,
+/// are left out with their forks (a wrapper such as a pyenv shim, a daemon's
+/// launcher that only waits), and the first process that does is the main one;
+/// children are numbered in the order shown.
 pub fn rows(calls: &[Call], port: u16) -> Vec<Row> {
     let mut state = State {
         port,
-        roles: HashMap::new(),
         fds: HashMap::new(),
         made: HashMap::new(),
-        children: 0,
         blocks: HashMap::new(),
+        seen: Vec::new(),
     };
-    let main = calls.first().map_or(0, |c| c.pid);
-    state.roles.insert(main, String::new());
     for call in calls {
         state.take(call);
     }
+    let mut main = calls.first().map_or(0, |c| c.pid);
+    // A process that only forks one child that works: the child is the program.
+    loop {
+        let entries = state.blocks.get(&main).map_or(&[][..], |b| b.as_slice());
+        let own = entries.iter().any(|e| matches!(e, Entry::Row(_)));
+        let working: Vec<i32> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Fork(child) | Entry::Adopted(child) if state.works(*child) => Some(*child),
+                _ => None,
+            })
+            .collect();
+        match working.as_slice() {
+            [only] if !own => main = *only,
+            _ => break,
+        }
+    }
     let mut out = Vec::new();
-    state.flatten(main, &mut out);
+    let mut children = 0;
+    state.flatten(main, "", &mut children, &mut out);
     out
 }
 
-/// A process's rows, and where its children's blocks go.
+/// A call as kept, before its process has a name.
+struct Kept {
+    name: String,
+    key: String,
+    text: String,
+}
+
+/// A process's calls, and where its children's blocks go.
 enum Entry {
-    Row(Row),
-    Child(i32),
+    Row(Kept),
+    /// A fork that made this child: a row, then the child's block.
+    Fork(i32),
+    /// A process whose fork was not seen (a thread): its block, first seen here.
+    Adopted(i32),
 }
 
 struct State {
     port: u16,
-    roles: HashMap<i32, String>,
     /// Per process: descriptor number → its name.
     fds: HashMap<i32, HashMap<i32, String>>,
     /// How many descriptors of each kind were made (`sock`, `conn`).
     made: HashMap<&'static str, usize>,
-    children: usize,
     blocks: HashMap<i32, Vec<Entry>>,
+    /// Every process met, in order.
+    seen: Vec<i32>,
 }
 
 impl State {
-    fn role(&mut self, pid: i32) -> String {
-        if let Some(role) = self.roles.get(&pid) {
-            return role.clone();
-        }
-        // A process whose fork was not seen (a thread): a child of its own.
-        self.children += 1;
-        let role = format!("child{}", self.children);
-        self.roles.insert(pid, role.clone());
-        role
-    }
-
     fn name_fd(&mut self, pid: i32, fd: i32, kind: &'static str) -> String {
         let n = self.made.entry(kind).or_insert(0);
         *n += 1;
@@ -188,11 +207,24 @@ impl State {
         name
     }
 
+    fn meet(&mut self, pid: i32) {
+        if self.seen.contains(&pid) {
+            return;
+        }
+        if let Some(&first) = self.seen.first() {
+            self.blocks
+                .entry(first)
+                .or_default()
+                .push(Entry::Adopted(pid));
+        }
+        self.seen.push(pid);
+    }
+
     fn take(&mut self, call: &Call) {
         if call.result.starts_with("? ERESTART") {
             return;
         }
-        let role = self.role(call.pid);
+        self.meet(call.pid);
         let name = call.name.as_str();
         let first: Option<i32> = call
             .args
@@ -206,36 +238,20 @@ impl State {
             .next()
             .and_then(|r| r.parse().ok());
         let mut result = mask_result(&call.result);
-        let forked = matches!(name, "fork" | "vfork" | "clone" | "clone3");
-        if forked {
-            let Some(child) = returned.filter(|&p| p > 0) else {
-                if returned == Some(-1) {
-                    self.push(
-                        call.pid,
-                        &role,
-                        name,
-                        "fork".into(),
-                        format!("fork() = {result}"),
-                    );
+        if matches!(name, "fork" | "vfork" | "clone" | "clone3") {
+            match returned {
+                Some(child) if child > 0 => {
+                    let table = self.fds.get(&call.pid).cloned().unwrap_or_default();
+                    self.fds.insert(child, table);
+                    self.seen.push(child);
+                    self.blocks
+                        .entry(call.pid)
+                        .or_default()
+                        .push(Entry::Fork(child));
                 }
-                return;
-            };
-            self.children += 1;
-            let child_role = format!("child{}", self.children);
-            self.roles.insert(child, child_role.clone());
-            let table = self.fds.get(&call.pid).cloned().unwrap_or_default();
-            self.fds.insert(child, table);
-            self.push(
-                call.pid,
-                &role,
-                name,
-                "fork".into(),
-                format!("fork() = [{child_role}]"),
-            );
-            self.blocks
-                .entry(call.pid)
-                .or_default()
-                .push(Entry::Child(child));
+                Some(-1) => self.push(call.pid, name, "fork".into(), format!("fork() = {result}")),
+                _ => {}
+            }
             return;
         }
         let network = NETWORK.contains(&name);
@@ -258,34 +274,63 @@ impl State {
         }
         let args = mask_args(name, &call.args, &fd_name, self.port);
         let key = key(name, &fd_name, &args);
-        self.push(
-            call.pid,
-            &role,
-            name,
-            key,
-            format!("{name}({args}) = {result}"),
-        );
+        self.push(call.pid, name, key, format!("{name}({args}) = {result}"));
     }
 
-    fn push(&mut self, pid: i32, role: &str, name: &str, key: String, text: String) {
-        let row = Row {
-            key: format!("{role}|{key}"),
+    fn push(&mut self, pid: i32, name: &str, key: String, text: String) {
+        let kept = Kept {
             name: name.to_string(),
-            role: role.to_string(),
+            key,
             text,
         };
-        self.blocks.entry(pid).or_default().push(Entry::Row(row));
+        self.blocks.entry(pid).or_default().push(Entry::Row(kept));
     }
 
-    /// `pid`'s rows, each child's block after the fork that made it.
-    fn flatten(&mut self, pid: i32, out: &mut Vec<Row>) {
+    /// True when `pid` or one of its children made a call that is kept.
+    fn works(&self, pid: i32) -> bool {
+        self.blocks.get(&pid).is_some_and(|entries| {
+            entries.iter().any(|e| match e {
+                Entry::Row(_) => true,
+                Entry::Fork(child) | Entry::Adopted(child) => self.works(*child),
+            })
+        })
+    }
+
+    /// `pid`'s rows as `role`, each working child's block after the fork that
+    /// made it, children named in the order they are shown.
+    fn flatten(&mut self, pid: i32, role: &str, children: &mut usize, out: &mut Vec<Row>) {
         let entries = self.blocks.remove(&pid).unwrap_or_default();
         for entry in entries {
             match entry {
-                Entry::Row(row) => out.push(row),
-                Entry::Child(child) => self.flatten(child, out),
+                Entry::Row(kept) => out.push(row(role, kept)),
+                Entry::Fork(child) | Entry::Adopted(child) if self.works(child) => {
+                    *children += 1;
+                    let child_role = format!("child{children}");
+                    if matches!(entry, Entry::Fork(_)) {
+                        let text = format!("fork() = [{child_role}]");
+                        out.push(row(
+                            role,
+                            Kept {
+                                name: "fork".into(),
+                                key: "fork".into(),
+                                text,
+                            },
+                        ));
+                    }
+                    self.flatten(child, &child_role, children, out);
+                }
+                Entry::Fork(_) | Entry::Adopted(_) => {}
             }
         }
+    }
+}
+
+fn row(role: &str, kept: Kept) -> Row {
+    Row {
+        key: format!("{role}|{}", kept.key),
+        name: kept.name,
+        role: role.to_string(),
+        text: kept.text,
     }
 }
 
@@ -490,6 +535,36 @@ mod tests {
         );
         assert_eq!(rows[9].key, "child1|shutdown(conn1, SHUT_WR)");
         assert_eq!(rows[1].key, "|setsockopt(sock1, SOL_SOCKET, SO_REUSEADDR)");
+    }
+
+    /// A wrapper (a pyenv shim) forks processes that make no socket call before the
+    /// program proper: they are left out, and the program is the main process.
+    #[test]
+    fn processes_without_socket_calls_are_left_out() {
+        let trace = "\
+1 clone(child_stack=NULL, flags=SIGCHLD) = 2
+2 close(3) = 0
+1 clone(child_stack=NULL, flags=SIGCHLD) = 3
+3 socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3
+3 accept(3, {sa_family=AF_INET, sin_port=htons(4000), sin_addr=inet_addr(\"127.0.0.1\")}, [16]) = 4
+3 clone(child_stack=NULL, flags=SIGCHLD) = 4
+3 clone(child_stack=NULL, flags=SIGCHLD) = 5
+5 close(4) = 0
+";
+        let rows = rows(&parse(trace), 1234);
+        let shown: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.role.as_str(), r.text.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("", "socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = sock1"),
+                ("", "accept(sock1, {127.0.0.1:PORT}, [16]) = conn1"),
+                ("", "fork() = [child1]"),
+                ("child1", "close(conn1) = 0"),
+            ]
+        );
     }
 
     #[test]
