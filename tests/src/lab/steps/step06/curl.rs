@@ -69,17 +69,13 @@ enum Trial {
 }
 
 impl Trial {
-    /// The hint for a request the server failed itself: no answer, 400 or 505.
-    fn hint(self, status: Option<u16>) -> Failure {
-        let hint = match (self, status) {
-            (Trial::Http11, Some(400 | 505)) => "curl and browsers send \"HTTP/1.1\": accept every HTTP/1.x version (compare the first 7 characters, \"HTTP/1.\"); the answer may stay HTTP/1.0 (RFC 9110 §6.2)",
-            (Trial::Http11, _) => "an HTTP/1.1 request carries header lines (Host, User-Agent, Accept…) after the request line: read until the empty line that ends them, and answer as to HTTP/1.0",
-            (Trial::InParts, _) => "the request came in two parts and only the first was read: one recv may bring part of the head; recv in a loop until the empty line \"\\r\\n\\r\\n\" has arrived",
-        };
-        let failure = Failure::new("", "", "", hint);
-        match self {
-            Trial::InParts => failure.on_slide(51),
-            Trial::Http11 => failure,
+    /// The hint for a request the server failed itself (no answer, 400 or 505),
+    /// and the slide it points to when not the check's own.
+    fn hint(self, status: Option<u16>) -> (&'static str, Option<u32>) {
+        match (self, status) {
+            (Trial::Http11, Some(400 | 505)) => ("curl and browsers send \"HTTP/1.1\": accept every HTTP/1.x version (compare the first 7 characters, \"HTTP/1.\"); the answer may stay HTTP/1.0 (RFC 9110 §6.2)", None),
+            (Trial::Http11, _) => ("an HTTP/1.1 request carries header lines (Host, User-Agent, Accept…) after the request line: read until the empty line that ends them, and answer as to HTTP/1.0", None),
+            (Trial::InParts, _) => ("the request came in two parts and only the first was read: one recv may bring part of the head; recv in a loop until the empty line \"\\r\\n\\r\\n\" has arrived", Some(51)),
         }
     }
 }
@@ -99,9 +95,9 @@ fn judge(site: &Site, answer: &Answer, trial: Trial) -> Result<(), NotPassed> {
     if stayed_open {
         failure.hint = "the connection stayed open and the answer did not say where it ends: send Content-Length (or close the connection after the answer, HTTP/1.0's way)".into();
     } else if matches!(status, None | Some(400 | 505)) && !failure.hint.contains("todo!()") {
-        let better = trial.hint(status);
-        failure.hint = better.hint;
-        failure.slide = better.slide;
+        let (hint, slide) = trial.hint(status);
+        failure.hint = hint.into();
+        failure.slide = slide;
     }
     Err(failure.into())
 }
@@ -175,8 +171,26 @@ fn curl_hint(code: &str, stderr: &[u8]) -> String {
     } else if text.contains("(28)") {
         "curl waited in vain for the end of the answer: send Content-Length, or close the connection after the body".into()
     } else if code == "400" || code == "505" {
-        Trial::Http11.hint(code.parse().ok()).hint
+        Trial::Http11.hint(code.parse().ok()).0.into()
     } else {
         "what curl shows differs from the answers to the raw requests above: run the same curl -v by hand".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curls_errors_become_the_likely_mistake() {
+        let hint = |code, stderr: &str| curl_hint(code, stderr.as_bytes());
+        assert!(hint("000", "curl: (52) Empty reply from server").contains("without answering"));
+        assert!(
+            hint("200", "curl: (18) transfer closed with 100 bytes remaining").contains("sendall")
+        );
+        assert!(hint("400", "").contains("accept every HTTP/1.x version"));
+        assert!(browser_request("h:1").ends_with("\r\n\r\n"));
+        assert!(browser_request("h:1").contains("\r\nAccept-Encoding: gzip"));
+        assert_eq!(&curl_request("h:1")[..CUT], "GET /ind");
     }
 }
