@@ -2,8 +2,8 @@
 //! C original, its Rust binary and a Python program written otherwise; each faulty
 //! variant in `tests/lab/faulty/` (the original with exactly one mistake) fails the
 //! check its header names, first, with the hint that names the mistake, and no
-//! other check of the slides; the untouched skeletons fail the first check; and no
-//! process of a checked program is left alive afterwards.
+//! other check of the slides; and no process of a checked program is left alive
+//! afterwards. (The skeletons' proof is lab_skeletons.rs.)
 
 // Test code: an unwrap that fails is a failing test, with its location.
 #![allow(clippy::unwrap_used)]
@@ -73,10 +73,8 @@ fn assert_passes_the_slides(target: &Target) -> String {
         assert_eq!(passed, should, "{id}:\n{report}");
     }
     assert_eq!(summary.exit_code(), 0, "{report}");
-    assert!(
-        report.ends_with("step done, every step is done\n"),
-        "{report}"
-    );
+    let last = report.lines().last().unwrap_or_default();
+    assert!(last.starts_with("step done"), "{report}");
     report
 }
 
@@ -170,28 +168,5 @@ fn each_faulty_variant_fails_its_own_check_with_its_hint() {
                 also: C_BEYOND,
             },
         ],
-    );
-}
-
-/// The C skeleton as shipped compiles, accepts and forks, and its children close
-/// without a byte: it fails step06/get, the first check, with the hint to read the
-/// request and answer it.
-#[test]
-fn the_c_skeleton_fails_the_first_check() {
-    let file = workspace_root().join(STEP).join("exercise/exercise.c");
-    let (summary, report) = check(step(), &Target::CFile(file));
-    assert_eq!(
-        summary.outcome("compiles"),
-        Some(&Outcome::Passed),
-        "{report}"
-    );
-    assert_eq!(
-        summary.first_failure().map(|(id, _)| id),
-        Some("step06/get"),
-        "{report}"
-    );
-    assert!(
-        report.contains("got       no answer: the connection closed without a byte"),
-        "{report}"
     );
 }
