@@ -8,6 +8,7 @@
 use super::check::Check;
 
 pub mod step01;
+pub mod step04;
 
 /// A step of the lecture, as the checker knows it.
 pub struct Step {
@@ -39,7 +40,7 @@ pub static STEPS: [Step; 6] = [
     Step {
         number: 4,
         name: "step04-respond",
-        checks: &[],
+        checks: &step04::CHECKS,
     },
     Step {
         number: 5,
