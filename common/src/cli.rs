@@ -20,7 +20,7 @@ use crate::sockaddr::InAddr;
 pub const SERVER_EXIT_CODES: &str = "\
 Exit codes (the lecture's numbering, shared by all the steps):
   0   success, or stopped by SIGINT/SIGTERM
-  1   socket or setsockopt failed
+  1   socket or setsockopt failed (also: --wire without CAP_NET_RAW)
   2   bind failed (e.g. Address already in use)
   3   listen failed
   4   accept failed
@@ -85,6 +85,10 @@ pub struct ServerArgs {
     /// Narrate every socket call on stderr, as strace would show it, with why
     #[arg(long)]
     pub explain: bool,
+
+    /// Print each TCP segment of this program's connections as it crosses lo, tcpdump-style (needs CAP_NET_RAW)
+    #[arg(long)]
+    pub wire: bool,
 }
 
 impl ServerArgs {
@@ -95,7 +99,7 @@ impl ServerArgs {
     /// `inet_aton: invalid address 'X'`, exit 10.
     ///
     /// ```
-    /// let args = common::cli::ServerArgs { port: 0, bind: "127.1".into(), explain: false };
+    /// let args = common::cli::ServerArgs { port: 0, bind: "127.1".into(), explain: false, wire: false };
     /// assert_eq!(args.bind_address().unwrap().to_string(), "127.0.0.1");
     /// ```
     pub fn bind_address(&self) -> Result<InAddr, CallError> {

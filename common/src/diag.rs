@@ -87,6 +87,11 @@ pub fn use_syslog_if_reachable() -> Result<(), CallError> {
     Ok(())
 }
 
+/// True once diagnostics go to syslog. Async-signal-safe (an atomic load).
+pub(crate) fn to_syslog() -> bool {
+    SYSLOG.get().is_some()
+}
+
 /// Where `syslog(3)` sends its records (glibc's `_PATH_LOG`).
 const DEV_LOG: &str = "/dev/log";
 

@@ -1,36 +1,77 @@
-//! The `--explain` narrator: each socket call as `strace` would print it, with why.
+//! The `--explain` narrator: each call as `strace` would print it, with why.
 //!
 //! ```text
-//! socket(AF_INET, SOCK_STREAM, 0) = 3         /* a TCP endpoint, not yet addressed */
+//! socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 3  /* ... */
 //! htons(1234) = 0xd204                        /* the port in network byte order */
 //! bind(3, {0.0.0.0:1234}, 16) = 0             /* attach it to the port on every interface */
 //! bind(3, {0.0.0.0:1234}, 16) = -1 EADDRINUSE (Address already in use)
+//! [pid 4243] recvfrom(4, "PING\n", 4096, 0, NULL, NULL) = 5  /* ... */
 //! ```
 //!
 //! The wrappers in [`socket`](crate::socket) narrate themselves; a program only calls
-//! [`enable`] once, at start-up, when the user passed `--explain`. Lines go to stderr
-//! through [`diag::report`], never to stdout (that is data). A
+//! [`start`] once, at start-up, with the user's `--explain` and `--wire`. Lines go to
+//! stderr through [`diag::report`], never to stdout (that is data). A
 //! failed call shows the symbolic errno, as strace does, because that is the name to
 //! look up in the man page's ERRORS section.
 //!
-//! The switch is a write-once cell, set before the first socket call and never
+//! Each line shows the call actually made, named and written as `strace` shows it:
+//! `accept4(…, SOCK_CLOEXEC)` where the slides have `accept`, `recvfrom` for glibc's
+//! `recv`. Where that differs from the slide, the why says so. A forked child's lines
+//! start with `[pid N]`, as `strace -f` prints them, so parent and child can be told
+//! apart when their lines interleave.
+//!
+//! A narrated system call has a before and an after ([`begin`], then [`Call::ok`],
+//! [`Call::failed`] or [`Call::outcome`]): with `--wire`, the TCP segments that
+//! crossed the wire during the call are printed between `call(args) …` and
+//! `call(args) = result`, and those that crossed it between two calls on lines of
+//! their own (see [`wire`](crate::wire)). With `--wire` alone only the segments are
+//! printed.
+//!
+//! The switches are write-once, set before the first socket call and never
 //! changed: the only global state besides the signal flags.
 
 use std::fmt::Display;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
 
 use crate::diag;
 use crate::error::{CallError, Cause};
+use crate::wire;
 
 static ENABLED: OnceLock<()> = OnceLock::new();
+
+/// In a forked child: its pid, for the `[pid N]` prefix (0 in the first process).
+static CHILD: AtomicI32 = AtomicI32::new(0);
 
 /// Column at which the `/* why */` comment starts, so the comments line up.
 const WHY_COLUMN: usize = 44;
 
-/// Turn narration on for the rest of the process (and the children it forks).
+/// Start what the user asked for: `--explain` (narrate each call) and `--wire` (print
+/// the segments; this opens the capture, so call it before the first socket).
 ///
-/// No C counterpart: the C originals have no such flag; `strace -f ./original` is
-/// their narrator.
+/// No C counterpart: the C originals have no such flags; `strace -f ./original` and
+/// `tcpdump -i lo` are their narrators.
+///
+/// # Errors
+///
+/// From [`wire::start`]: without `CAP_NET_RAW`, `socket` (exit 1) with the recipe that
+/// works without root.
+///
+/// ```
+/// common::explain::start(true, false).unwrap();
+/// assert!(common::explain::enabled());
+/// ```
+pub fn start(explain: bool, wire: bool) -> Result<(), CallError> {
+    if explain {
+        enable();
+    }
+    if wire {
+        wire::start()?;
+    }
+    Ok(())
+}
+
+/// Turn narration on for the rest of the process (and the children it forks).
 ///
 /// ```
 /// common::explain::enable();
@@ -52,6 +93,9 @@ pub fn enabled() -> bool {
 
 /// Narrate a successful call: `call = result  /* why */`.
 ///
+/// For what is not a system call (`htons`, `inet_aton`): a system call is narrated
+/// with [`begin`] before it and [`Call::ok`] after, so that `--wire` can frame it.
+///
 /// `call` is only rendered when narration is on, so pass a closure.
 ///
 /// ```
@@ -60,7 +104,7 @@ pub fn enabled() -> bool {
 pub fn ok(call: impl FnOnce() -> String, result: impl Display, why: &str) {
     if enabled() {
         let head = format!("{} = {}", call(), result);
-        diag::report(&with_why(head, why));
+        emit(&with_why(head, why));
     }
 }
 
@@ -79,7 +123,7 @@ pub fn ok(call: impl FnOnce() -> String, result: impl Display, why: &str) {
 /// ```
 pub fn failed(call: impl FnOnce() -> String, err: &CallError) {
     if enabled() {
-        diag::report(&format!("{} = {}", call(), failure_text(err)));
+        emit(&format!("{} = {}", call(), failure_text(err)));
     }
 }
 
@@ -102,7 +146,7 @@ pub fn failure_text(err: &CallError) -> String {
 ///
 /// ```
 /// let r: Result<usize, common::CallError> = Ok(5);
-/// common::explain::outcome(|| "recv(4, \"hello\", 5, 0)".into(), &r, |n| n.to_string(), "bytes arrived");
+/// common::explain::outcome(|| "htonl(2130706433)".into(), &r, |n| n.to_string(), "not a system call");
 /// ```
 pub fn outcome<T>(
     call: impl FnOnce() -> String,
@@ -117,6 +161,218 @@ pub fn outcome<T>(
     match result {
         Ok(value) => ok(call, show(value), why),
         Err(err) => failed(call, err),
+    }
+}
+
+/// Start narrating a system call: call it just before the call is made.
+///
+/// With `--wire`, segments that crossed the wire since the last call are printed now,
+/// on lines of their own, and the clock is read; the [`Call`] returned then prints
+/// the call with the segments captured during it. Without `--explain` and `--wire` it
+/// does nothing (no clock, no system call).
+///
+/// ```
+/// let call = common::explain::begin();
+/// let result: Result<i32, common::CallError> = Ok(3);
+/// call.outcome(|| "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)".into(), &result,
+///              |fd| fd.to_string(), "a TCP endpoint");
+/// ```
+pub fn begin() -> Call {
+    if !wire::enabled() {
+        return Call { start: None };
+    }
+    let start = wire::now();
+    wire::print_segments(wire::take_until(start));
+    Call { start: Some(start) }
+}
+
+/// A system call being narrated: see [`begin`].
+#[must_use = "end the narration with ok, failed or outcome after the call"]
+#[derive(Debug)]
+pub struct Call {
+    /// When it began, if `--wire` is on.
+    start: Option<u64>,
+}
+
+impl Call {
+    /// The call succeeded with `result`: `call = result  /* why */`.
+    ///
+    /// ```
+    /// common::explain::begin().ok(|| "listen(3, 5)".into(), 0, "queue connections");
+    /// ```
+    pub fn ok(self, call: impl FnOnce() -> String, result: impl Display, why: &str) {
+        self.end(call, |text| with_why(format!("{text} = {result}"), why));
+    }
+
+    /// The call failed: `call = -1 ENAME (text)`.
+    ///
+    /// ```
+    /// let err = common::CallError::from_errno("listen", libc::EADDRINUSE);
+    /// common::explain::begin().failed(|| "listen(3, 5)".into(), &err);
+    /// ```
+    pub fn failed(self, call: impl FnOnce() -> String, err: &CallError) {
+        self.end(call, |text| format!("{text} = {}", failure_text(err)));
+    }
+
+    /// [`Call::ok`] with `show(value)` as the result, or [`Call::failed`].
+    ///
+    /// ```
+    /// let r: Result<usize, common::CallError> = Ok(5);
+    /// common::explain::begin().outcome(|| "recvfrom(4, \"hello\", 5, 0, NULL, NULL)".into(),
+    ///                                  &r, |n| n.to_string(), "bytes arrived");
+    /// ```
+    pub fn outcome<T>(
+        self,
+        call: impl FnOnce() -> String,
+        result: &Result<T, CallError>,
+        show: impl FnOnce(&T) -> String,
+        why: &str,
+    ) {
+        match result {
+            Ok(value) => {
+                if enabled() || self.start.is_some() {
+                    let shown = show(value);
+                    self.ok(call, shown, why);
+                }
+            }
+            Err(err) => self.failed(call, err),
+        }
+    }
+
+    /// Print the segments captured during the call, framed by the call's lines.
+    fn end(self, call: impl FnOnce() -> String, line: impl FnOnce(&str) -> String) {
+        let during = match self.start {
+            Some(_) => wire::take_until(wire::now()),
+            None => Vec::new(),
+        };
+        if !enabled() {
+            wire::print_segments(during);
+            return;
+        }
+        let text = call();
+        if !during.is_empty() {
+            emit(&format!("{text} …"));
+            wire::print_segments(during);
+        }
+        emit(&line(&text));
+    }
+}
+
+/// Narrate the `waitpid(-1, NULL, WNOHANG)` of a SIGCHLD handler (`wait4` as strace
+/// shows it) from inside the handler, where nothing may allocate or take a lock.
+///
+/// ```c
+/// pid_t pid = waitpid(-1, NULL, WNOHANG);   /* in on_sigchld */
+/// ```
+///
+/// Async-signal-safe: the line is built in a buffer on the stack and leaves in one
+/// `write(2)` to stderr; only atomics are read. `errno` is the handler's to save (this
+/// `write` may change it). Nothing is printed when narration is off, or once the
+/// diagnostics go to syslog (a daemon's stderr is `/dev/null`; `syslog(3)` is not
+/// async-signal-safe).
+///
+/// ```
+/// common::explain::wait4_from_handler(-1, libc::ECHILD); // silent: narration is off
+/// ```
+pub fn wait4_from_handler(pid: libc::pid_t, errno: i32) {
+    if !enabled() || diag::to_syslog() {
+        return;
+    }
+    let mut line = StackLine::default();
+    let child = CHILD.load(Ordering::Relaxed);
+    if child != 0 {
+        line.push("[pid ");
+        line.push_int(i64::from(child));
+        line.push("] ");
+    }
+    let start = line.len;
+    line.push("wait4(-1, NULL, WNOHANG, NULL) = ");
+    let why = match pid {
+        -1 if errno == libc::ECHILD => {
+            line.push("-1 ECHILD (No child processes)");
+            "no child left to reap"
+        }
+        -1 => {
+            line.push("-1 errno ");
+            line.push_int(i64::from(errno));
+            "waitpid failed"
+        }
+        0 => {
+            line.push("0");
+            "the other children are still running"
+        }
+        pid => {
+            line.push_int(i64::from(pid));
+            "SIGCHLD: reap the child that ended (the slides' wait(), without blocking)"
+        }
+    };
+    let width = line.len - start;
+    for _ in width..WHY_COLUMN.max(width + 2) {
+        line.push(" ");
+    }
+    line.push("/* ");
+    line.push(why);
+    line.push(" */\n");
+    // SAFETY: write(2) is async-signal-safe; the bytes are ours, on the stack.
+    unsafe { libc::write(libc::STDERR_FILENO, line.buf.as_ptr().cast(), line.len) };
+}
+
+/// A line built without allocating, for a signal handler; what does not fit is cut.
+struct StackLine {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl Default for StackLine {
+    fn default() -> Self {
+        StackLine {
+            buf: [0; 256],
+            len: 0,
+        }
+    }
+}
+
+impl StackLine {
+    fn push(&mut self, text: &str) {
+        for &byte in text.as_bytes() {
+            if self.len < self.buf.len() {
+                self.buf[self.len] = byte;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn push_int(&mut self, value: i64) {
+        let mut digits = [0u8; 20];
+        let mut n = value.unsigned_abs();
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if value < 0 {
+            self.push("-");
+        }
+        for &digit in &digits[at..] {
+            self.push(char::from(digit).encode_utf8(&mut [0; 4]));
+        }
+    }
+}
+
+/// From now on this process is a forked child: its lines start with `[pid N]`.
+pub(crate) fn set_child(pid: i32) {
+    CHILD.store(pid, Ordering::Relaxed);
+}
+
+/// One narration line, with `[pid N] ` in a forked child, as `strace -f` marks them.
+pub(crate) fn emit(line: &str) {
+    match CHILD.load(Ordering::Relaxed) {
+        0 => diag::report(line),
+        pid => diag::report(&format!("[pid {pid}] {line}")),
     }
 }
 
@@ -163,10 +419,7 @@ mod tests {
 
     #[test]
     fn why_comments_line_up() {
-        let line = with_why(
-            "socket(AF_INET, SOCK_STREAM, 0) = 3".into(),
-            "a TCP endpoint",
-        );
+        let line = with_why("listen(3, 5) = 0".into(), "a TCP endpoint");
         assert_eq!(line.find("/*"), Some(WHY_COLUMN));
         let long = with_why("x".repeat(60), "why");
         assert!(long.contains(&format!("{}  /* why */", "x".repeat(60))));
@@ -176,6 +429,19 @@ mod tests {
     fn failures_show_the_symbolic_errno_and_glibcs_text() {
         let err = CallError::from_errno("connect", libc::ECONNREFUSED);
         assert_eq!(failure_text(&err), "-1 ECONNREFUSED (Connection refused)");
+    }
+
+    #[test]
+    fn a_stack_line_formats_numbers_and_cuts_what_does_not_fit() {
+        let mut line = StackLine::default();
+        line.push_int(0);
+        line.push(" ");
+        line.push_int(-17308);
+        line.push(" ");
+        line.push_int(i64::MAX);
+        assert_eq!(&line.buf[..line.len], b"0 -17308 9223372036854775807");
+        line.push(&"x".repeat(300));
+        assert_eq!(line.len, 256);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! | the daemon routine (slides 35–43)            | [`daemon`], [`pidfile`]               |
 //! | `write(1, …)` of received bytes              | [`stdio`]                             |
 //! | `--explain`: each call as `strace` shows it  | [`explain`]                           |
+//! | `--wire`: each TCP segment, tcpdump-style    | [`wire`]                              |
 //! | the command line shared by the servers       | [`cli`]                               |
 //!
 //! This crate targets Linux (glibc) only, on purpose: the lecture is about Unix, and
@@ -49,6 +50,7 @@ pub mod signals;
 pub mod sockaddr;
 pub mod socket;
 pub mod stdio;
+pub mod wire;
 
 pub use error::CallError;
 

@@ -2,6 +2,7 @@
 
 use crate::error::CallError;
 use crate::explain;
+use crate::wire;
 
 pub use nix::unistd::{ForkResult, Pid};
 
@@ -38,21 +39,39 @@ pub use nix::unistd::{ForkResult, Pid};
 /// }
 /// ```
 pub unsafe fn fork() -> Result<ForkResult, CallError> {
+    // --wire: the child will need a capture of its own (see crate::wire).
+    wire::before_fork();
+    let call = explain::begin();
     // SAFETY: the caller guarantees the process is single-threaded.
     let result =
         unsafe { nix::unistd::fork() }.map_err(|e| CallError::from_errno("fork", e as i32));
-    // Narrated by the parent only: the child would print a second copy.
-    if let Ok(ForkResult::Parent { child }) = result {
-        explain::ok(
-            || "fork()".into(),
-            child,
-            "a child process to serve this client",
-        );
-    } else if let Err(err) = &result {
-        explain::failed(|| "fork()".into(), err);
+    match &result {
+        Ok(ForkResult::Child) => {
+            // Narrated by the parent only (the child would print a second copy); from
+            // here on this process's lines carry its pid.
+            drop(call);
+            explain::set_child(std::process::id() as i32);
+            wire::in_child();
+        }
+        Ok(ForkResult::Parent { child }) => {
+            wire::in_parent(Some(child.as_raw()));
+            call.ok(
+                || CLONE.into(),
+                child,
+                "the slides' fork(): glibc's fork is this clone",
+            );
+        }
+        Err(err) => {
+            wire::in_parent(None);
+            call.failed(|| CLONE.into(), err);
+        }
     }
     result
 }
+
+/// `fork()` as strace shows the system call glibc makes for it.
+const CLONE: &str =
+    "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, …)";
 
 /// End the process at once with `status`: no destructors, no stdio flushing, no
 /// `atexit` handlers.
@@ -64,6 +83,10 @@ pub unsafe fn fork() -> Result<ForkResult, CallError> {
 /// See `_exit(2)`. This is how a forked child leaves: `exit` would run the parent's
 /// cleanup (flush buffers it copied, remove files it owns) a second time.
 ///
+/// With `--wire`, the segments still on their way are printed first (see
+/// [`wire::finish`](crate::wire::finish)): `_exit` skips the `atexit` handler that
+/// does it at a normal exit.
+///
 /// # Errors
 ///
 /// None: it does not return.
@@ -72,6 +95,7 @@ pub unsafe fn fork() -> Result<ForkResult, CallError> {
 /// common::process::_exit(0);
 /// ```
 pub fn _exit(status: u8) -> ! {
+    wire::finish();
     // SAFETY: _exit never returns and is async-signal-safe.
     unsafe { libc::_exit(i32::from(status)) }
 }

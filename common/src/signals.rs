@@ -70,11 +70,12 @@ fn set_handler(
     why: &str,
 ) -> Result<(), CallError> {
     let action = SigAction::new(SigHandler::Handler(handler), flags, SigSet::empty());
+    let call = explain::begin();
     // SAFETY: the callers pass only async-signal-safe handlers (each says why).
     let result = unsafe { sigaction(signal, &action) }
         .map(drop)
         .map_err(|errno| CallError::from_errno("sigaction", errno as i32));
-    explain::outcome(
+    call.outcome(
         || {
             let names: Vec<&str> = flags.iter_names().map(|(flag, _)| flag).collect();
             let flags = if names.is_empty() {
@@ -82,7 +83,7 @@ fn set_handler(
             } else {
                 names.join("|")
             };
-            format!("sigaction({signal:?}, {{{name}, {flags}}}, NULL)")
+            format!("rt_sigaction({signal:?}, {{{name}, {flags}}}, NULL, 8)")
         },
         &result,
         |_| "0".into(),
@@ -208,16 +209,38 @@ impl SignalPipe {
         listening: &impl std::os::fd::AsFd,
     ) -> Result<(bool, Vec<Signal>), CallError> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsRawFd;
+        let watched = [listening.as_fd().as_raw_fd(), self.read.as_raw_fd()];
         let mut fds = [
             PollFd::new(listening.as_fd(), PollFlags::POLLIN),
             PollFd::new(self.fd(), PollFlags::POLLIN),
         ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => return Ok((false, Vec::new())),
-            Err(errno) => return Err(CallError::from_errno("poll", errno as i32)),
-        }
+        let call = explain::begin();
+        let result = poll(&mut fds, PollTimeout::NONE)
+            .map_err(|errno| CallError::from_errno("poll", errno as i32));
         let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+        call.outcome(
+            || {
+                let [a, b] = watched;
+                format!("poll([{{fd={a}, events=POLLIN}}, {{fd={b}, events=POLLIN}}], 2, -1)")
+            },
+            &result,
+            |n| {
+                let names: Vec<String> = fds
+                    .iter()
+                    .zip(watched)
+                    .filter(|(fd, _)| ready(fd))
+                    .map(|(_, raw)| format!("{{fd={raw}, revents=POLLIN}}"))
+                    .collect();
+                format!("{n} ([{}])", names.join(", "))
+            },
+            "wait for a client (the listening socket) or a signal (the self-pipe)",
+        );
+        match result {
+            Ok(_) => {}
+            Err(err) if err.is_interrupted() => return Ok((false, Vec::new())),
+            Err(err) => return Err(err),
+        }
         let client_waiting = ready(&fds[0]);
         let signals = if ready(&fds[1]) {
             self.take()

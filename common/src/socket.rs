@@ -21,8 +21,15 @@
 //! C does, reporting an error if there is one.
 //!
 //! Differs from C: sockets are created and accepted with `SOCK_CLOEXEC`, so a program
-//! that runs another one does not leak them into it; `send` passes `MSG_NOSIGNAL`, so
-//! a vanished peer is an `EPIPE` error rather than a `SIGPIPE` that kills the process.
+//! that runs another one does not leak them into it. A vanished peer makes `send` fail
+//! with `EPIPE` rather than kill the process with `SIGPIPE`: the Rust runtime sets
+//! `SIGPIPE` to `SIG_IGN` before `main` (a C server would pass `MSG_NOSIGNAL`).
+//!
+//! `--explain` prints each call as `strace` shows it (`socket(…, SOCK_STREAM|SOCK_CLOEXEC,
+//! …)`, `accept4`, `recvfrom` and `sendto`, which is what glibc's `recv` and `send`
+//! call). With `--wire`, the wrappers also tell the capture which ports are the
+//! program's: after `bind` and `getsockname`, before and after `connect`, after
+//! `accept` (see [`wire`](crate::wire)).
 
 use std::io::Read;
 use std::net::Shutdown;
@@ -34,6 +41,7 @@ use socket2::{Domain, Socket, Type};
 use crate::error::CallError;
 use crate::explain;
 use crate::sockaddr::{SockaddrIn, SOCKADDR_IN_LEN};
+use crate::wire;
 
 /// Create an endpoint for communication (slide 17).
 ///
@@ -41,7 +49,8 @@ use crate::sockaddr::{SockaddrIn, SOCKADDR_IN_LEN};
 /// int socket(int domain, int type, int protocol);
 /// ```
 ///
-/// See `socket(2)`. The protocol is always 0 ("the usual one": TCP for a stream).
+/// See `socket(2)`. The protocol is always 0 ("the usual one": TCP for a stream;
+/// strace shows 0 as `IPPROTO_IP`). Differs from C: `SOCK_CLOEXEC` (socket2's default).
 ///
 /// # Errors
 ///
@@ -52,12 +61,13 @@ use crate::sockaddr::{SockaddrIn, SOCKADDR_IN_LEN};
 /// let fd = common::socket::socket(Domain::IPV4, Type::STREAM).unwrap();
 /// ```
 pub fn socket(domain: Domain, ty: Type) -> Result<Socket, CallError> {
+    let call = explain::begin();
     let result = Socket::new(domain, ty, None).map_err(|e| CallError::from_io("socket", e));
-    explain::outcome(
-        || format!("socket({domain:?}, {ty:?}, 0)"),
+    call.outcome(
+        || format!("socket({domain:?}, {ty:?}|SOCK_CLOEXEC, IPPROTO_IP)"),
         &result,
         |s| s.as_raw_fd().to_string(),
-        "a TCP endpoint: just a file descriptor, no address yet",
+        "a TCP endpoint, no address yet; CLOEXEC (not on the slides): not inherited by a program we exec",
     );
     result
 }
@@ -84,10 +94,11 @@ pub fn socket(domain: Domain, ty: Type) -> Result<Socket, CallError> {
 /// assert!(fd.reuse_address().unwrap());
 /// ```
 pub fn setsockopt_reuseaddr(socket: &Socket) -> Result<(), CallError> {
+    let call = explain::begin();
     let result = socket
         .set_reuse_address(true)
         .map_err(|e| CallError::from_io("setsockopt", e));
-    explain::outcome(
+    call.outcome(
         || {
             format!(
                 "setsockopt({}, SOL_SOCKET, SO_REUSEADDR, [1], 4)",
@@ -123,10 +134,11 @@ pub fn setsockopt_reuseaddr(socket: &Socket) -> Result<(), CallError> {
 /// ```
 pub fn bind(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
     narrate_htons(address);
+    let call = explain::begin();
     let result = socket
         .bind(&(*address).into())
         .map_err(|e| CallError::from_io("bind", e));
-    explain::outcome(
+    call.outcome(
         || {
             format!(
                 "bind({}, {{{address}}}, {SOCKADDR_IN_LEN})",
@@ -137,6 +149,9 @@ pub fn bind(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
         |_| "0".into(),
         "attach the socket to that address and port",
     );
+    if result.is_ok() && address.port() != 0 {
+        wire::watch_port(address.port());
+    }
     result
 }
 
@@ -161,10 +176,11 @@ pub fn bind(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
 /// common::socket::listen(&fd, 5).unwrap();
 /// ```
 pub fn listen(socket: &Socket, backlog: i32) -> Result<(), CallError> {
+    let call = explain::begin();
     let result = socket
         .listen(backlog)
         .map_err(|e| CallError::from_io("listen", e));
-    explain::outcome(
+    call.outcome(
         || format!("listen({}, {backlog})", socket.as_raw_fd()),
         &result,
         |_| "0".into(),
@@ -194,14 +210,28 @@ pub fn listen(socket: &Socket, backlog: i32) -> Result<(), CallError> {
 /// assert_ne!(common::socket::getsockname(&fd).unwrap().port(), 0);
 /// ```
 pub fn getsockname(socket: &Socket) -> Result<SockaddrIn, CallError> {
-    let result = socket
-        .local_addr()
-        .map_err(|e| CallError::from_io("getsockname", e))
-        .and_then(|a| {
-            SockaddrIn::try_from(&a)
-                .map_err(|_| CallError::from_errno("getsockname", libc::EAFNOSUPPORT))
-        });
-    explain::outcome(
+    let mut own_address = EMPTY_SOCKADDR_IN;
+    let mut addrlen = SOCKADDR_IN_LEN;
+    let call = explain::begin();
+    // SAFETY: own_address is a writable sockaddr_in and addrlen holds its size.
+    let rc = unsafe {
+        libc::getsockname(
+            socket.as_raw_fd(),
+            (&raw mut own_address).cast::<libc::sockaddr>(),
+            &mut addrlen,
+        )
+    };
+    let result = if rc == -1 {
+        Err(CallError::last_os_error("getsockname"))
+    } else if i32::from(own_address.sin_family) != libc::AF_INET {
+        Err(CallError::from_errno("getsockname", libc::EAFNOSUPPORT))
+    } else {
+        Ok(SockaddrIn::from(own_address))
+    };
+    if let Ok(address) = &result {
+        wire::watch_port(address.port());
+    }
+    call.outcome(
         || {
             format!(
                 "getsockname({}, …, [{SOCKADDR_IN_LEN}])",
@@ -240,13 +270,9 @@ pub fn getsockname(socket: &Socket) -> Result<SockaddrIn, CallError> {
 /// println!("Connection from: {from}");
 /// ```
 pub fn accept(socket: &Socket) -> Result<(Socket, SockaddrIn), CallError> {
-    let mut rem_address = libc::sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: libc::in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut rem_address = EMPTY_SOCKADDR_IN;
     let mut addrlen = SOCKADDR_IN_LEN;
+    let call = explain::begin();
     // SAFETY: rem_address is a writable sockaddr_in and addrlen holds its size, so the
     // kernel writes at most that many bytes; a returned fd >= 0 is new and ours alone.
     let fd = unsafe {
@@ -266,8 +292,44 @@ pub fn accept(socket: &Socket) -> Result<(Socket, SockaddrIn), CallError> {
             SockaddrIn::from(rem_address),
         ))
     };
-    narrate_accept(socket, &result);
+    narrate_accept(call, socket, &result);
+    if let Ok((connection, from)) = &result {
+        hand_over(connection, std::net::SocketAddrV4::from(*from).into());
+    }
     result
+}
+
+/// A `struct sockaddr_in` for the kernel to fill in.
+const EMPTY_SOCKADDR_IN: libc::sockaddr_in = libc::sockaddr_in {
+    sin_family: 0,
+    sin_port: 0,
+    sin_addr: libc::in_addr { s_addr: 0 },
+    sin_zero: [0; 8],
+};
+
+/// `--wire`: the connection just accepted is the one a `fork` would hand to a child.
+/// Asks for the connection's own address (`getsockname`) only while capturing.
+fn hand_over(connection: &Socket, peer: std::net::SocketAddr) {
+    if !wire::enabled() {
+        return;
+    }
+    if let Some(local) = connection.local_addr().ok().and_then(|a| a.as_socket()) {
+        wire::accepted(unmapped(local), peer);
+    }
+}
+
+/// `::ffff:a.b.c.d` (an IPv4 client of a dual-stack socket) as `a.b.c.d`.
+fn unmapped(address: std::net::SocketAddr) -> std::net::SocketAddr {
+    match address {
+        std::net::SocketAddr::V6(v6) => {
+            let ip = v6
+                .ip()
+                .to_ipv4_mapped()
+                .map_or(std::net::IpAddr::V6(*v6.ip()), std::net::IpAddr::V4);
+            std::net::SocketAddr::new(ip, v6.port())
+        }
+        v4 => v4,
+    }
 }
 
 /// Connect to a listening server (slide 19).
@@ -291,10 +353,13 @@ pub fn accept(socket: &Socket) -> Result<(Socket, SockaddrIn), CallError> {
 /// ```
 pub fn connect(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
     narrate_htons(address);
+    // --wire: the server's port is known now; the handshake is about to cross.
+    wire::watch_port(address.port());
+    let call = explain::begin();
     let result = socket
         .connect(&(*address).into())
         .map_err(|e| CallError::from_io("connect", e));
-    explain::outcome(
+    call.outcome(
         || {
             format!(
                 "connect({}, {{{address}}}, {SOCKADDR_IN_LEN})",
@@ -305,6 +370,12 @@ pub fn connect(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
         |_| "0".into(),
         "the three-way handshake completed",
     );
+    if result.is_ok() && wire::enabled() {
+        // --wire: now our own port is known too: this one connection, nothing else.
+        if let Some(local) = socket.local_addr().ok().and_then(|a| a.as_socket()) {
+            wire::watch_connection(local, std::net::SocketAddrV4::from(*address).into());
+        }
+    }
     result
 }
 
@@ -330,15 +401,16 @@ pub fn connect(socket: &Socket, address: &SockaddrIn) -> Result<(), CallError> {
 /// let received = &buffer[..n];
 /// ```
 pub fn recv(socket: &Socket, buffer: &mut [u8]) -> Result<usize, CallError> {
+    let call = explain::begin();
     // socket2's Read for &Socket is exactly recv(fd, buf, len, 0).
     let result = (&*socket)
         .read(buffer)
         .map_err(|e| CallError::from_io("recv", e));
-    explain::outcome(
+    call.outcome(
         || {
             let got = result.as_ref().map_or(0, |&n| n);
             format!(
-                "recv({}, {}, {}, 0)",
+                "recvfrom({}, {}, {}, 0, NULL, NULL)",
                 socket.as_raw_fd(),
                 explain::quote(&buffer[..got]),
                 buffer.len()
@@ -346,10 +418,7 @@ pub fn recv(socket: &Socket, buffer: &mut [u8]) -> Result<usize, CallError> {
         },
         &result,
         |n| n.to_string(),
-        match result {
-            Ok(0) => "0 bytes: the peer closed its side (end of file)",
-            _ => "whatever had arrived, at most the buffer's size",
-        },
+        recv_why(&result),
     );
     result
 }
@@ -379,6 +448,7 @@ pub fn recv(socket: &Socket, buffer: &mut [u8]) -> Result<usize, CallError> {
 pub fn recv_append(socket: &Socket, buffer: &mut Vec<u8>) -> Result<usize, CallError> {
     let before = buffer.len();
     let room = buffer.capacity() - before;
+    let call = explain::begin();
     let result = socket
         .recv(buffer.spare_capacity_mut())
         .map_err(|e| CallError::from_io("recv", e));
@@ -386,22 +456,27 @@ pub fn recv_append(socket: &Socket, buffer: &mut Vec<u8>) -> Result<usize, CallE
         // SAFETY: recv wrote (initialised) the first n bytes of the spare capacity.
         unsafe { buffer.set_len(before + n) };
     }
-    explain::outcome(
+    call.outcome(
         || {
             format!(
-                "recv({}, {}, {room}, 0)",
+                "recvfrom({}, {}, {room}, 0, NULL, NULL)",
                 socket.as_raw_fd(),
                 explain::quote(&buffer[before..]),
             )
         },
         &result,
         |n| n.to_string(),
-        match result {
-            Ok(0) => "0 bytes: the peer closed its side (end of file)",
-            _ => "whatever had arrived, at most the room left in the buffer",
-        },
+        recv_why(&result),
     );
     result
+}
+
+/// Why a `recv` returned what it did; the slides' `recv` is glibc's `recvfrom`.
+fn recv_why(result: &Result<usize, CallError>) -> &'static str {
+    match result {
+        Ok(0) => "the slides' recv(): 0 bytes, the peer closed its side (end of file)",
+        _ => "the slides' recv(): whatever had arrived, at most the buffer's size",
+    }
 }
 
 /// Send bytes; may send fewer than asked (slide 28). See [`sendall`](crate::sendall::sendall).
@@ -412,8 +487,8 @@ pub fn recv_append(socket: &Socket, buffer: &mut Vec<u8>) -> Result<usize, CallE
 ///
 /// See `send(2)`. Returns how many bytes the kernel took into its send buffer.
 ///
-/// Differs from C: passes `MSG_NOSIGNAL`, so writing to a connection the peer has
-/// closed fails with `EPIPE` instead of killing the process with `SIGPIPE`.
+/// Writing to a connection the peer has closed fails with `EPIPE`: the Rust runtime
+/// ignores `SIGPIPE`, which would otherwise kill the process (see the module's docs).
 ///
 /// # Errors
 ///
@@ -424,11 +499,12 @@ pub fn recv_append(socket: &Socket, buffer: &mut Vec<u8>) -> Result<usize, CallE
 /// let n = common::socket::send(&connection, b"hello\n").unwrap();
 /// ```
 pub fn send(socket: &Socket, data: &[u8]) -> Result<usize, CallError> {
+    let call = explain::begin();
     let result = socket.send(data).map_err(|e| CallError::from_io("send", e));
-    explain::outcome(
+    call.outcome(
         || {
             format!(
-                "send({}, {}, {}, MSG_NOSIGNAL)",
+                "sendto({}, {}, {}, 0, NULL, 0)",
                 socket.as_raw_fd(),
                 explain::quote(data),
                 data.len()
@@ -437,8 +513,8 @@ pub fn send(socket: &Socket, data: &[u8]) -> Result<usize, CallError> {
         &result,
         |n| n.to_string(),
         match result {
-            Ok(n) if n < data.len() => "fewer bytes than asked: send the rest",
-            _ => "copied into the kernel's send buffer",
+            Ok(n) if n < data.len() => "the slides' send(): fewer bytes than asked, send the rest",
+            _ => "the slides' send(): copied into the kernel's send buffer",
         },
     );
     result
@@ -462,6 +538,7 @@ pub fn send(socket: &Socket, data: &[u8]) -> Result<usize, CallError> {
 /// common::socket::shutdown(&connection, std::net::Shutdown::Write).unwrap();
 /// ```
 pub fn shutdown(socket: &Socket, how: Shutdown) -> Result<(), CallError> {
+    let call = explain::begin();
     let result = socket
         .shutdown(how)
         .map_err(|e| CallError::from_io("shutdown", e));
@@ -470,7 +547,7 @@ pub fn shutdown(socket: &Socket, how: Shutdown) -> Result<(), CallError> {
         Shutdown::Read => ("SHUT_RD", "done receiving"),
         Shutdown::Both => ("SHUT_RDWR", "done sending and receiving"),
     };
-    explain::outcome(
+    call.outcome(
         || format!("shutdown({}, {name})", socket.as_raw_fd()),
         &result,
         |_| "0".into(),
@@ -500,6 +577,7 @@ pub fn shutdown(socket: &Socket, how: Shutdown) -> Result<(), CallError> {
 /// ```
 pub fn close(socket: Socket) -> Result<(), CallError> {
     let fd = socket.into_raw_fd();
+    let call = explain::begin();
     // SAFETY: fd came out of an owned Socket (into_raw_fd gave up ownership), so it is
     // open and closed exactly once, here.
     let rc = unsafe { libc::close(fd) };
@@ -508,7 +586,7 @@ pub fn close(socket: Socket) -> Result<(), CallError> {
     } else {
         Ok(())
     };
-    explain::outcome(
+    call.outcome(
         || format!("close({fd})"),
         &result,
         |_| "0".into(),
@@ -560,22 +638,172 @@ fn narrate_htons(address: &SockaddrIn) {
 /// ```
 pub fn setsockopt_rcvtimeo(socket: &Socket, timeout: Option<Duration>) -> Result<(), CallError> {
     let timeout = timeout.map(|t| t.max(Duration::from_micros(1)));
+    let call = explain::begin();
     let result = socket
         .set_read_timeout(timeout)
         .map_err(|e| CallError::from_io("setsockopt", e));
-    explain::outcome(
-        || {
-            let (secs, micros) = timeout.map_or((0, 0), |t| (t.as_secs(), t.subsec_micros()));
-            format!(
-                "setsockopt({}, SOL_SOCKET, SO_RCVTIMEO, {{tv_sec={secs}, tv_usec={micros}}}, 16)",
-                socket.as_raw_fd()
-            )
-        },
+    call.outcome(
+        || timeval_option(socket, "SO_RCVTIMEO", timeout),
         &result,
         |_| "0".into(),
         "after this long with nothing received, recv fails with EAGAIN",
     );
     result
+}
+
+/// The `--explain` text of a `setsockopt` with a `struct timeval`.
+fn timeval_option(socket: &Socket, name: &str, timeout: Option<Duration>) -> String {
+    let (secs, micros) = timeout.map_or((0, 0), |t| (t.as_secs(), t.subsec_micros()));
+    format!(
+        "setsockopt({}, SOL_SOCKET, {name}, {{tv_sec={secs}, tv_usec={micros}}}, 16)",
+        socket.as_raw_fd()
+    )
+}
+
+/// Give `send` (and `sendfile`) a deadline: after `timeout` without room in the send
+/// buffer (the peer stopped reading) it fails with `EAGAIN`.
+///
+/// ```c
+/// struct timeval tv = { .tv_sec = 10, .tv_usec = 0 };
+/// setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+/// ```
+///
+/// See `socket(7)` (`SO_SNDTIMEO`). A timeout under 1 µs is passed as 1 µs, as in
+/// [`setsockopt_rcvtimeo`].
+///
+/// # Errors
+///
+/// `setsockopt` (exit 1): `EBADF`, `EDOM`.
+///
+/// ```
+/// use socket2::{Domain, Type};
+/// let fd = common::socket::socket(Domain::IPV4, Type::STREAM).unwrap();
+/// let timeout = Some(std::time::Duration::from_secs(10));
+/// common::socket::setsockopt_sndtimeo(&fd, timeout).unwrap();
+/// assert_eq!(fd.write_timeout().unwrap(), timeout);
+/// ```
+pub fn setsockopt_sndtimeo(socket: &Socket, timeout: Option<Duration>) -> Result<(), CallError> {
+    let timeout = timeout.map(|t| t.max(Duration::from_micros(1)));
+    let call = explain::begin();
+    let result = socket
+        .set_write_timeout(timeout)
+        .map_err(|e| CallError::from_io("setsockopt", e));
+    call.outcome(
+        || timeval_option(socket, "SO_SNDTIMEO", timeout),
+        &result,
+        |_| "0".into(),
+        "a send that finds no room for this long fails with EAGAIN",
+    );
+    result
+}
+
+/// Let an IPv6 socket take IPv4 clients too (`only` false) or not.
+///
+/// ```c
+/// int no = 0;
+/// setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
+/// ```
+///
+/// See `ipv6(7)`. A socket bound to `::` with `IPV6_V6ONLY` off sees an IPv4 client as
+/// `::ffff:a.b.c.d`: one socket for both families.
+///
+/// # Errors
+///
+/// `setsockopt` (exit 1): `EINVAL` once the socket is bound.
+///
+/// ```
+/// use socket2::{Domain, Type};
+/// let fd = common::socket::socket(Domain::IPV6, Type::STREAM).unwrap();
+/// common::socket::setsockopt_v6only(&fd, false).unwrap();
+/// assert!(!fd.only_v6().unwrap());
+/// ```
+pub fn setsockopt_v6only(socket: &Socket, only: bool) -> Result<(), CallError> {
+    let call = explain::begin();
+    let result = socket
+        .set_only_v6(only)
+        .map_err(|e| CallError::from_io("setsockopt", e));
+    call.outcome(
+        || {
+            format!(
+                "setsockopt({}, SOL_IPV6, IPV6_V6ONLY, [{}], 4)",
+                socket.as_raw_fd(),
+                i32::from(only)
+            )
+        },
+        &result,
+        |_| "0".into(),
+        if only {
+            "IPv6 clients only"
+        } else {
+            "IPv4 clients too, as ::ffff:a.b.c.d"
+        },
+    );
+    result
+}
+
+/// Make the socket non-blocking: a call that would wait fails with `EAGAIN` instead.
+///
+/// ```c
+/// int flags = fcntl(fd, F_GETFL);
+/// fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+/// ```
+///
+/// See `fcntl(2)`. Two calls: the flags are read first, so the others stay as they are.
+///
+/// # Errors
+///
+/// `fcntl` (exit 1): `EBADF`.
+///
+/// ```
+/// use socket2::{Domain, Type};
+/// let fd = common::socket::socket(Domain::IPV4, Type::STREAM).unwrap();
+/// common::socket::set_nonblocking(&fd).unwrap();
+/// assert!(fd.nonblocking().unwrap());
+/// ```
+pub fn set_nonblocking(socket: &Socket) -> Result<(), CallError> {
+    let fd = socket.as_raw_fd();
+    let call = explain::begin();
+    // SAFETY: fcntl F_GETFL on a descriptor we own reads its status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    let result = if flags == -1 {
+        Err(CallError::last_os_error("fcntl"))
+    } else {
+        Ok(flags)
+    };
+    call.outcome(
+        || format!("fcntl({fd}, F_GETFL)"),
+        &result,
+        |flags| format!("{flags:#x} ({})", open_flags(*flags)),
+        "the descriptor's flags, to keep them",
+    );
+    let flags = result? | libc::O_NONBLOCK;
+    let call = explain::begin();
+    // SAFETY: F_SETFL with the flags just read plus O_NONBLOCK.
+    let result = if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } == -1 {
+        Err(CallError::last_os_error("fcntl"))
+    } else {
+        Ok(())
+    };
+    call.outcome(
+        || format!("fcntl({fd}, F_SETFL, {})", open_flags(flags)),
+        &result,
+        |_| "0".into(),
+        "non-blocking: a call that would wait fails with EAGAIN",
+    );
+    result
+}
+
+/// `O_RDWR|O_NONBLOCK`, as strace writes the flags of a socket's descriptor.
+fn open_flags(flags: i32) -> String {
+    let mut names = vec![match flags & libc::O_ACCMODE {
+        libc::O_RDONLY => "O_RDONLY",
+        libc::O_WRONLY => "O_WRONLY",
+        _ => "O_RDWR",
+    }];
+    if flags & libc::O_NONBLOCK != 0 {
+        names.push("O_NONBLOCK");
+    }
+    names.join("|")
 }
 
 /// [`bind`] for an IPv4 or IPv6 address (`struct sockaddr_in6` for the latter).
@@ -599,10 +827,14 @@ pub fn setsockopt_rcvtimeo(socket: &Socket, timeout: Option<Duration>) -> Result
 /// ```
 pub fn bind_addr(socket: &Socket, address: &std::net::SocketAddr) -> Result<(), CallError> {
     let sockaddr = socket2::SockAddr::from(*address);
+    let call = explain::begin();
     let result = socket
         .bind(&sockaddr)
         .map_err(|e| CallError::from_io("bind", e));
-    explain::outcome(
+    if result.is_ok() && address.port() != 0 {
+        wire::watch_port(address.port());
+    }
+    call.outcome(
         || {
             format!(
                 "bind({}, {{{address}}}, {})",
@@ -630,29 +862,45 @@ pub fn bind_addr(socket: &Socket, address: &std::net::SocketAddr) -> Result<(), 
 /// assert!(common::socket::getsockname_addr(&fd).unwrap().is_ipv6());
 /// ```
 pub fn getsockname_addr(socket: &Socket) -> Result<std::net::SocketAddr, CallError> {
+    let call = explain::begin();
     let result = socket
         .local_addr()
         .map_err(|e| CallError::from_io("getsockname", e))
         .and_then(|a| {
+            let len = a.len();
             a.as_socket()
+                .map(|a| (a, len))
                 .ok_or_else(|| CallError::from_errno("getsockname", libc::EAFNOSUPPORT))
         });
-    explain::outcome(
-        || format!("getsockname({}, …)", socket.as_raw_fd()),
+    if let Ok((address, _)) = &result {
+        wire::watch_port(address.port());
+    }
+    // socket2 passes room for any address (a sockaddr_storage); the kernel says how
+    // much it used, as strace's [128 => 16] shows.
+    let room = std::mem::size_of::<libc::sockaddr_storage>();
+    call.outcome(
+        || match &result {
+            Ok((_, len)) => format!("getsockname({}, …, [{room} => {len}])", socket.as_raw_fd()),
+            Err(_) => format!("getsockname({}, …, [{room}])", socket.as_raw_fd()),
+        },
         &result,
-        |a| format!("0 ({a})"),
+        |(a, _)| format!("0 ({a})"),
         "which address and port did we get?",
     );
-    result
+    result.map(|(a, _)| a)
 }
 
-/// The `--explain` line for an `accept`, IPv4 or any family.
-fn narrate_accept<A: std::fmt::Display>(socket: &Socket, result: &Result<(Socket, A), CallError>) {
-    explain::outcome(
-        || format!("accept({}, …)", socket.as_raw_fd()),
+/// The `--explain` line for an `accept`, IPv4 or any family: the call is `accept4`.
+fn narrate_accept<A: std::fmt::Display>(
+    call: explain::Call,
+    socket: &Socket,
+    result: &Result<(Socket, A), CallError>,
+) {
+    call.outcome(
+        || format!("accept4({}, …, SOCK_CLOEXEC)", socket.as_raw_fd()),
         result,
         |(s, from)| format!("{} ({from})", s.as_raw_fd()),
-        "a client connected: a new descriptor for this one conversation",
+        "a client connected: a descriptor for it alone; the slides' accept(), plus CLOEXEC",
     );
 }
 
@@ -668,20 +916,18 @@ fn narrate_accept<A: std::fmt::Display>(socket: &Socket, result: &Result<(Socket
 /// let (connection, from) = common::socket::accept_addr(&listening).unwrap();
 /// ```
 pub fn accept_addr(socket: &Socket) -> Result<(Socket, std::net::SocketAddr), CallError> {
+    let call = explain::begin();
+    // socket2's accept is accept4(fd, &storage, &len, SOCK_CLOEXEC).
     let result = socket
         .accept()
         .map_err(|e| CallError::from_io("accept", e))
         .and_then(|(s, a)| match a.as_socket() {
-            Some(std::net::SocketAddr::V6(v6)) => {
-                let ip = v6
-                    .ip()
-                    .to_ipv4_mapped()
-                    .map_or(std::net::IpAddr::V6(*v6.ip()), std::net::IpAddr::V4);
-                Ok((s, std::net::SocketAddr::new(ip, v6.port())))
-            }
-            Some(a) => Ok((s, a)),
+            Some(a) => Ok((s, unmapped(a))),
             None => Err(CallError::from_errno("accept", libc::EAFNOSUPPORT)),
         });
-    narrate_accept(socket, &result);
+    narrate_accept(call, socket, &result);
+    if let Ok((connection, from)) = &result {
+        hand_over(connection, *from);
+    }
     result
 }

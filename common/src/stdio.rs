@@ -36,8 +36,9 @@ use crate::explain;
 pub fn write_stdout(data: &[u8]) -> Result<(), CallError> {
     let mut done = 0;
     while done < data.len() {
+        let call = explain::begin();
         let result = nix::unistd::write(standard(libc::STDOUT_FILENO), &data[done..]);
-        explain::ok(
+        call.ok(
             || {
                 format!(
                     "write(1, {}, {})",
@@ -77,8 +78,9 @@ pub fn write_stdout(data: &[u8]) -> Result<(), CallError> {
 /// ```
 pub fn read_stdin(buffer: &mut [u8]) -> Result<usize, CallError> {
     loop {
+        let call = explain::begin();
         let result = nix::unistd::read(standard(libc::STDIN_FILENO), buffer);
-        explain::ok(
+        call.ok(
             || {
                 let got = result.map_or(0, |n| n);
                 format!(

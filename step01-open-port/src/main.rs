@@ -15,7 +15,8 @@
 //! ```
 //!
 //! Terminal 1 then prints `Connection from: 127.0.0.1:PORT` and the program ends.
-//! Add `--explain` to see every call as strace would show it.
+//! Add `--explain` to see every call as strace would show it, `--wire` (root, or the
+//! `unshare -rn` shell of the README) to see the segments each call puts on the wire.
 //!
 //! The C this mirrors, call for call, is `original.c` beside this crate; the walkthrough
 //! table is in `README.md`. Sockets here are owned `socket2::Socket` values rather than
@@ -48,8 +49,9 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli: Cli = cli::parse();
-    if cli.server.explain {
-        explain::enable();
+    // --explain and --wire: the capture opens before our first socket
+    if let Err(err) = explain::start(cli.server.explain, cli.server.wire) {
+        return diag::fail(&err);
     }
     match open_port(&cli.server) {
         Ok(()) => ExitCode::SUCCESS,

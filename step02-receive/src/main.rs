@@ -63,8 +63,9 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli: Cli = cli::parse();
-    if cli.server.explain {
-        explain::enable();
+    // --explain and --wire: the capture opens before our first socket
+    if let Err(err) = explain::start(cli.server.explain, cli.server.wire) {
+        return diag::fail(&err);
     }
     match receive(&cli) {
         Ok(()) => ExitCode::SUCCESS,

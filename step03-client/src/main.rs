@@ -42,7 +42,7 @@ const BUF_SIZE: usize = 65536;
 const EXIT_CODES: &str = "\
 Exit codes (the lecture's numbering, shared by all the steps):
   0   the server's reply was printed in full
-  1   socket failed, or reading stdin / writing stdout failed
+  1   socket failed (also: --wire without CAP_NET_RAW), or reading stdin / writing stdout failed
   2   connect failed (e.g. Connection refused)
   6   recv failed
   7   send or shutdown failed
@@ -65,14 +65,19 @@ struct Cli {
     #[arg(long)]
     explain: bool,
 
+    /// Print each TCP segment of this connection as it crosses lo, tcpdump-style (needs CAP_NET_RAW)
+    #[arg(long)]
+    wire: bool,
+
     /// Words to send, joined by spaces, plus a newline; without them, stdin is sent
     message: Vec<String>,
 }
 
 fn main() -> ExitCode {
     let cli: Cli = cli::parse();
-    if cli.explain {
-        explain::enable();
+    // --explain and --wire: the capture opens before our first socket
+    if let Err(err) = explain::start(cli.explain, cli.wire) {
+        return diag::fail(&err);
     }
     match run_client(&cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -47,7 +47,7 @@ const QLEN: u16 = 10;
 const EXIT_CODES: &str = "\
 Exit codes (the lecture's numbering, shared by all the steps):
   0   stopped by SIGINT/SIGTERM
-  1   socket, setsockopt or getsockname failed
+  1   socket, setsockopt or getsockname failed (also: --wire without CAP_NET_RAW)
   2   bind failed (e.g. Address already in use)
   3   listen failed
   5   sigaction failed
@@ -80,8 +80,9 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli: Cli = cli::parse();
-    if cli.server.explain {
-        explain::enable();
+    // --explain and --wire: the capture opens before our first socket
+    if let Err(err) = explain::start(cli.server.explain, cli.server.wire) {
+        return diag::fail(&err);
     }
     match serve(&cli) {
         Ok(()) => ExitCode::SUCCESS,

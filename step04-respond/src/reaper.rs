@@ -23,15 +23,22 @@ static CHILDREN: AtomicIsize = AtomicIsize::new(0);
 /// remaining children are alive; the loop matters because several children may end
 /// while one SIGCHLD is pending (signals do not queue).
 ///
-/// Only async-signal-safe work: `waitpid`, an atomic decrement, and saving and
-/// restoring `errno` (waitpid may change it, and the code this handler interrupted may
-/// be about to read it).
+/// Only async-signal-safe work: `waitpid`, an atomic decrement, with `--explain` one
+/// `write(2)` per `waitpid`, and saving and restoring `errno` (waitpid and write may
+/// change it, and the code this handler interrupted may be about to read it).
 extern "C" fn on_sigchld(_signal: libc::c_int) {
     // SAFETY: __errno_location returns this thread's errno; reading and writing it
     // from a handler is what saving errno means.
     let saved_errno = unsafe { *libc::__errno_location() };
-    // SAFETY: waitpid with a null status pointer and WNOHANG never blocks.
-    while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {
+    loop {
+        // SAFETY: waitpid with a null status pointer and WNOHANG never blocks.
+        let pid = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
+        // --explain: one write(2) from a stack buffer, async-signal-safe.
+        // SAFETY: this thread's errno, as waitpid left it.
+        explain::wait4_from_handler(pid, unsafe { *libc::__errno_location() });
+        if pid <= 0 {
+            break;
+        }
         CHILDREN.fetch_sub(1, Ordering::SeqCst);
     }
     // SAFETY: as above.
@@ -59,15 +66,17 @@ pub fn install_sigchld_handler() -> Result<(), CallError> {
         SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    // SAFETY: the handler only calls waitpid and touches atomics and errno.
+    let call = explain::begin();
+    // SAFETY: the handler only calls waitpid, touches atomics and errno, and narrates
+    // with write(2) (see explain::signal_safe).
     let result = unsafe { sigaction(Signal::SIGCHLD, &action) }
         .map(drop)
         .map_err(|errno| CallError::from_errno("sigaction", errno as i32));
-    explain::outcome(
-        || "sigaction(SIGCHLD, {on_sigchld, SA_RESTART}, NULL)".into(),
+    call.outcome(
+        || "rt_sigaction(SIGCHLD, {on_sigchld, SA_RESTART}, NULL, 8)".into(),
         &result,
         |_| "0".into(),
-        "reap children as they exit, or they stay zombies",
+        "the slides' sigaction(): reap children as they exit, or they stay zombies",
     );
     result
 }

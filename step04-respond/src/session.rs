@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::close::close_gracefully;
 use common::sendall::sendall;
-use common::socket::{close, recv, setsockopt_rcvtimeo, shutdown};
+use common::socket::{close, recv, set_nonblocking, setsockopt_rcvtimeo, shutdown};
 use common::{diag, CallError};
 use nix::errno::Errno;
 use socket2::Socket;
@@ -100,7 +100,7 @@ pub fn refuse(connectionfd: Socket) {
 pub fn refuse_with(connectionfd: Socket, answer: &[u8]) {
     let _ = sendall(&connectionfd, answer);
     let _ = shutdown(&connectionfd, Shutdown::Write);
-    let _ = connectionfd.set_nonblocking(true);
+    let _ = set_nonblocking(&connectionfd);
     let mut drain = [0u8; BUF_SIZE];
     while matches!(recv(&connectionfd, &mut drain), Ok(n) if n > 0) {}
     let _ = close(connectionfd);

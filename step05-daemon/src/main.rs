@@ -56,6 +56,7 @@ const EXIT_CODES: &str = "\
 Exit codes (the launching command prints the daemon's error and exits with its code):
   0   the daemon listens (or, in the foreground, stopped by SIGTERM/SIGINT)
   1   the daemon could not start: pid file locked, fork, setsid, chdir, setuid, ...
+      (also: --wire without CAP_NET_RAW)
   2   bind failed (e.g. Address already in use)
   3   listen failed
   5   sigaction failed
@@ -117,6 +118,10 @@ struct Cli {
     /// Narrate every socket call (to syslog once detached)
     #[arg(long)]
     explain: bool,
+
+    /// Print each TCP segment of the connections as it crosses lo, tcpdump-style (needs CAP_NET_RAW and --foreground)
+    #[arg(long, requires = "foreground")]
+    wire: bool,
 }
 
 impl Cli {
@@ -136,8 +141,9 @@ impl Cli {
 
 fn main() -> ExitCode {
     let cli: Cli = cli::parse();
-    if cli.explain {
-        explain::enable();
+    // --explain and --wire: the capture opens before our first socket
+    if let Err(err) = explain::start(cli.explain, cli.wire) {
+        return diag::fail(&err);
     }
     let overrides = match cli.overrides() {
         Ok(overrides) => overrides,

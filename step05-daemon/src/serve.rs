@@ -13,7 +13,9 @@ use common::pidfile::PidFile;
 use common::process::{_exit, fork, ForkResult, Pid};
 use common::signals::SignalPipe;
 use common::sockaddr::SockaddrIn;
-use common::socket::{accept, bind, close, getsockname, listen, setsockopt_reuseaddr, socket};
+use common::socket::{
+    accept, bind, close, getsockname, listen, set_nonblocking, setsockopt_reuseaddr, socket,
+};
 use common::{diag, CallError};
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
@@ -62,8 +64,7 @@ pub fn open_listening(settings: &Settings) -> Result<(Socket, SockaddrIn), CallE
     bind(&fd, &SockaddrIn::new(settings.bind, settings.port))?;
     listen(&fd, QLEN)?;
     let address = getsockname(&fd)?;
-    fd.set_nonblocking(true)
-        .map_err(|e| CallError::from_io("fcntl", e))?;
+    set_nonblocking(&fd)?;
     Ok((fd, address))
 }
 
@@ -222,6 +223,7 @@ fn remember(children: &mut Vec<Pid>, child: Pid, max_clients: u32) {
 fn is_our_child(pid: Pid) -> bool {
     // SAFETY: siginfo_t is plain old data; waitid fills it in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let call = common::explain::begin();
     // SAFETY: a valid siginfo_t pointer; WNOHANG keeps the call from blocking.
     let rc = unsafe {
         libc::waitid(
@@ -231,5 +233,16 @@ fn is_our_child(pid: Pid) -> bool {
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
         )
     };
+    let result = if rc == -1 {
+        Err(CallError::last_os_error("waitid"))
+    } else {
+        Ok(())
+    };
+    call.outcome(
+        || format!("waitid(P_PID, {pid}, …, WNOHANG|WEXITED|WNOWAIT, NULL)"),
+        &result,
+        |()| "0".into(),
+        "still our child? (asks without reaping)",
+    );
     rc == 0
 }

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::close::close_gracefully;
-use common::socket::{recv_append, setsockopt_rcvtimeo};
+use common::socket::{close, recv_append, setsockopt_rcvtimeo, setsockopt_sndtimeo};
 use common::{diag, CallError};
 use nix::errno::Errno;
 use socket2::Socket;
@@ -67,7 +67,11 @@ pub fn serve_connection(conn: Socket, peer: SocketAddr, site: &Site, buffer: &mu
             let _ = close_gracefully(conn);
             0
         }
-        Ok(End::Quietly) => 0,
+        Ok(End::Quietly) => {
+            // A plain close (narrated, unlike the silent close of a dropped Socket).
+            let _ = close(conn);
+            0
+        }
         Err(err) => {
             diag::error(&format!("{peer}: {err}"));
             err.exit_code()
@@ -83,8 +87,7 @@ fn converse(
 ) -> Result<End, CallError> {
     // A client that stops reading makes sendfile fail after the timeout, instead of
     // holding this process for ever.
-    conn.set_write_timeout(Some(site.timeout))
-        .map_err(|e| CallError::from_io("setsockopt", e))?;
+    setsockopt_sndtimeo(conn, Some(site.timeout))?;
     setsockopt_rcvtimeo(conn, Some(site.timeout))?;
     // One buffer for the connection; recv appends to it, parse reads from its start.
     buffer.clear();

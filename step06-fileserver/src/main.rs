@@ -35,7 +35,8 @@ use common::pidfile::PidFile;
 use common::process::{_exit, fork, ForkResult};
 use common::signals::SignalPipe;
 use common::socket::{
-    accept_addr, bind_addr, close, getsockname_addr, listen, setsockopt_reuseaddr, socket,
+    accept_addr, bind_addr, close, getsockname_addr, listen, set_nonblocking, setsockopt_reuseaddr,
+    setsockopt_v6only, socket,
 };
 use common::{cli, diag, explain, CallError, PORT};
 use nix::errno::Errno;
@@ -60,7 +61,7 @@ const STOP: &[Signal] = &[Signal::SIGTERM, Signal::SIGINT];
 const EXIT_CODES: &str = "\
 Exit codes (the lecture's numbering, shared by all the steps):
   0   stopped by SIGTERM/SIGINT (or, with --daemon, the daemon listens)
-  1   socket, pid file, chroot or setuid failed
+  1   socket, pid file, chroot or setuid failed (also: --wire without CAP_NET_RAW)
   2   bind failed (e.g. Address already in use)
   3   listen failed
   5   sigaction failed
@@ -124,12 +125,17 @@ struct Cli {
     /// Narrate every socket call on stderr (syslog with --daemon)
     #[arg(long)]
     explain: bool,
+
+    /// Print each TCP segment of the connections as it crosses lo, tcpdump-style (needs CAP_NET_RAW; not with --daemon)
+    #[arg(long, conflicts_with = "daemon")]
+    wire: bool,
 }
 
 fn main() -> ExitCode {
     let mut cli: Cli = cli::parse();
-    if cli.explain {
-        explain::enable();
+    // --explain and --wire: the capture opens before our first socket
+    if let Err(err) = explain::start(cli.explain, cli.wire) {
+        return diag::fail(&err);
     }
     // The root, made absolute before anything changes directory: the daemon routine
     // does chdir("/"), and a relative root ("." by default) would then name "/" itself.
@@ -216,14 +222,12 @@ fn start(cli: &Cli) -> Result<Server, CallError> {
     setsockopt_reuseaddr(&fd)?;
     if address.is_ipv6() && address.ip().is_unspecified() {
         // "::" takes IPv4 clients too (as ::ffff:a.b.c.d): one socket, both families.
-        fd.set_only_v6(false)
-            .map_err(|e| CallError::from_io("setsockopt", e))?;
+        setsockopt_v6only(&fd, false)?;
     }
     bind_addr(&fd, &address)?;
     listen(&fd, QLEN)?;
     // poll says when to accept; a client gone meanwhile must not block the parent.
-    fd.set_nonblocking(true)
-        .map_err(|e| CallError::from_io("fcntl", e))?;
+    set_nonblocking(&fd)?;
     let address = getsockname_addr(&fd)?;
 
     // Beyond the slides: the pid file and the user's ids, before chroot hides them
@@ -315,7 +319,7 @@ fn serve(server: Server) -> Result<(), CallError> {
             if let Some(pid_file) = server.pid_file {
                 pid_file.remove();
             }
-            return Ok(());
+            return close(server.fd);
         }
         if !client_waiting {
             continue;

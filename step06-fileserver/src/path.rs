@@ -231,6 +231,7 @@ impl Resolver {
         let mut how: libc::open_how = unsafe { std::mem::zeroed() };
         how.flags = flags as u64;
         how.resolve = resolve;
+        let call = common::explain::begin();
         // SAFETY: root_fd is an open directory, path a NUL-terminated string, `how` a
         // valid open_how of the size passed; a returned fd >= 0 is ours alone.
         let fd = unsafe {
@@ -242,13 +243,67 @@ impl Resolver {
                 std::mem::size_of::<libc::open_how>(),
             )
         };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EIO));
+        let result = if fd < 0 {
+            Err(common::CallError::last_os_error("openat2"))
+        } else {
+            Ok(fd as RawFd)
+        };
+        call.outcome(
+            || {
+                format!(
+                    "openat2({}, {}, {{flags={}, resolve={}}}, {})",
+                    self.root_fd.as_raw_fd(),
+                    common::explain::quote(path.to_bytes()),
+                    open_flags(flags),
+                    resolve_flags(resolve),
+                    std::mem::size_of::<libc::open_how>()
+                )
+            },
+            &result,
+            |fd| fd.to_string(),
+            "open under the root: the kernel refuses a path that leaves it",
+        );
+        match result {
+            // SAFETY: fd was just returned by openat2 and nothing else owns it.
+            Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+            Err(err) => Err(err.errno().map_or(libc::EIO, |e| e as i32)),
         }
-        // SAFETY: fd was just returned by openat2 and nothing else owns it.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+}
+
+/// `open(2)` flags as strace writes them (only those this module passes).
+fn open_flags(flags: i32) -> String {
+    let mut names = vec![if flags & libc::O_PATH != 0 {
+        "O_RDONLY|O_PATH"
+    } else {
+        "O_RDONLY"
+    }];
+    for (bit, name) in [
+        (libc::O_NOCTTY, "O_NOCTTY"),
+        (libc::O_NONBLOCK, "O_NONBLOCK"),
+        (libc::O_CLOEXEC, "O_CLOEXEC"),
+    ] {
+        if flags & bit != 0 {
+            names.push(name);
+        }
+    }
+    names.join("|")
+}
+
+/// `openat2(2)`'s `resolve` flags as strace writes them.
+fn resolve_flags(resolve: u64) -> String {
+    let names: Vec<&str> = [
+        (libc::RESOLVE_NO_MAGICLINKS, "RESOLVE_NO_MAGICLINKS"),
+        (libc::RESOLVE_BENEATH, "RESOLVE_BENEATH"),
+    ]
+    .iter()
+    .filter(|(bit, _)| resolve & bit != 0)
+    .map(|&(_, name)| name)
+    .collect();
+    if names.is_empty() {
+        "0".into()
+    } else {
+        names.join("|")
     }
 }
 

@@ -1,4 +1,5 @@
-//! Sending a response: the head with `MSG_MORE`, then the body with `sendfile(2)`.
+//! Sending a response: the head with `MSG_MORE`, then the body with `sendfile(2)`;
+//! each call narrated with `--explain` (the head's `send` is the `sendto` system call).
 //!
 //! `sendfile` copies from the file to the socket inside the kernel: no read into our
 //! memory, no write back out. `MSG_MORE` on the head tells TCP more data follows at
@@ -21,26 +22,35 @@ pub fn send_head(socket: &Socket, bytes: &[u8], more: bool) -> Result<(), CallEr
     let flags = if more { libc::MSG_MORE } else { 0 };
     let mut sent = 0;
     while sent < bytes.len() {
-        // socket2 adds MSG_NOSIGNAL: a vanished client is EPIPE, not SIGPIPE.
-        match socket.send_with_flags(&bytes[sent..], flags) {
+        // A vanished client is EPIPE, not SIGPIPE: the Rust runtime ignores SIGPIPE.
+        let call = explain::begin();
+        let result = socket
+            .send_with_flags(&bytes[sent..], flags)
+            .map_err(|e| CallError::from_io("send", e));
+        call.outcome(
+            || {
+                format!(
+                    "sendto({}, {}, {}, {}, NULL, 0)",
+                    socket.as_raw_fd(),
+                    explain::quote(&bytes[sent..]),
+                    bytes.len() - sent,
+                    if more { "MSG_MORE" } else { "0" }
+                )
+            },
+            &result,
+            |n| n.to_string(),
+            if more {
+                "the head; MSG_MORE: the body follows, send them together"
+            } else {
+                "the response"
+            },
+        );
+        match result {
             Ok(n) => sent += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(CallError::from_io("send", e)),
+            Err(e) if e.is_interrupted() => continue,
+            Err(e) => return Err(e),
         }
     }
-    explain::ok(
-        || {
-            format!(
-                "send({}, {}, {}, {})",
-                socket.as_raw_fd(),
-                explain::quote(bytes),
-                bytes.len(),
-                if more { "MSG_MORE" } else { "0" }
-            )
-        },
-        sent,
-        "the response head",
-    );
     Ok(())
 }
 
@@ -58,35 +68,37 @@ pub fn sendfile_range(socket: &Socket, file: &File, range: Range<u64>) -> Result
     while offset < end {
         let count = ((end - offset) as u64).min(SENDFILE_MAX) as usize;
         let before = offset;
+        let call = explain::begin();
         // SAFETY: both descriptors are open for the duration of the call; the kernel
         // updates `offset` by the number of bytes sent.
         let n = unsafe { libc::sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut offset, count) };
-        explain::ok(
+        let result = if n == -1 {
+            Err(CallError::last_os_error("sendfile"))
+        } else {
+            Ok(n)
+        };
+        call.outcome(
             || {
                 format!(
-                    "sendfile({}, {}, [{before}], {count})",
+                    "sendfile({}, {}, [{before}] => [{offset}], {count})",
                     socket.as_raw_fd(),
                     file.as_raw_fd()
                 )
             },
-            n,
-            "file to socket inside the kernel",
+            &result,
+            |n| n.to_string(),
+            "the body, file to socket inside the kernel",
         );
-        match n {
-            -1 => {
-                let err = CallError::last_os_error("sendfile");
-                if err.is_interrupted() {
-                    continue;
-                }
-                return Err(err);
-            }
-            0 => {
+        match result {
+            Err(err) if err.is_interrupted() => continue,
+            Err(err) => return Err(err),
+            Ok(0) => {
                 return Err(CallError::with_message(
                     "sendfile",
                     "file shrank while being sent",
                 ))
             }
-            _ => {}
+            Ok(_) => {}
         }
     }
     Ok(range.end - range.start)

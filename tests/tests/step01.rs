@@ -121,7 +121,8 @@ fn step01_help_lists_the_exit_codes() {
     }
 }
 
-/// `--explain` narrates each call strace-style, with the real descriptors and ports.
+/// `--explain` narrates each call strace-style (the call actually made: `SOCK_CLOEXEC`,
+/// `accept4`), with the real descriptors and ports.
 #[test]
 fn step01_explain_narrates_every_call() {
     let mut server = Server::start(&rust_binary(STEP), &["--explain"]);
@@ -130,12 +131,12 @@ fn step01_explain_narrates_every_call() {
     let done = server.proc.wait_exit();
     assert_eq!(done.code, Some(0));
     let expected_starts = [
-        "socket(AF_INET, SOCK_STREAM, 0) = 3 ".to_string(),
+        "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 3 ".to_string(),
         "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0 ".to_string(),
         "htons(0) = 0x0000 ".to_string(),
         "bind(3, {127.0.0.1:0}, 16) = 0 ".to_string(),
         "listen(3, 5) = 0 ".to_string(),
-        format!("accept(3, …) = 4 (127.0.0.1:{client_port}) "),
+        format!("accept4(3, …, SOCK_CLOEXEC) = 4 (127.0.0.1:{client_port}) "),
         "close(4) = 0 ".to_string(),
         "close(3) = 0 ".to_string(),
     ];

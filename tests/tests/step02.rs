@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use tests::data::{random_bytes, sha256_hex};
+use tests::data::random_bytes;
 use tests::mask;
 use tests::net::{self, taken_port};
 use tests::process::Launch;
@@ -18,27 +18,12 @@ fn both() -> [PathBuf; 2] {
     [rust_binary(STEP), c_original(STEP)]
 }
 
-/// 100 MiB of random bytes sent by one client come out of stdout byte for byte
-/// (`... | sha256sum` gives the same sum on both sides).
-#[test]
-fn step02_copies_a_binary_stream_verbatim() {
-    let data = random_bytes(2, 100 << 20);
-    for program in both() {
-        let mut server = Server::start(&program, &["-B", "65536", "-o"]);
-        let mut client = net::connect(server.addr);
-        client.write_all(&data).unwrap();
-        drop(client);
-        let done = server.proc.wait_exit();
-        assert_eq!(done.code, Some(0), "{}: {}", program.display(), done.stderr);
-        assert_eq!(done.stdout.len(), data.len(), "{}", program.display());
-        assert_eq!(
-            sha256_hex(&done.stdout),
-            sha256_hex(&data),
-            "{}",
-            program.display()
-        );
-    }
-}
+// What the slides' step 02 does (every byte to stdout verbatim, binary-safe and
+// unbuffered, `Connection closed`, the accept loop, a 100 MiB stream byte-exact) is
+// checked by `cargo lab`'s step 02 checks (tests/src/lab/steps/step02.rs);
+// lab_step02.rs runs them against this binary and the C original. What follows is
+// the reference's own: the iterative order, surviving a reset, --once, --explain,
+// signals, the exit codes, and C and Rust side by side.
 
 /// With the slides' 5-byte buffer, `hello world\n` arrives in recv calls of 5, 5 and 2
 /// bytes (`--explain` shows them), and stdout still holds exactly the 12 bytes.
@@ -53,22 +38,23 @@ fn step02_default_buffer_receives_five_bytes_at_a_time() {
     let recvs: Vec<&str> = done
         .stderr
         .lines()
-        .filter(|l| l.starts_with("recv(4, "))
+        .filter(|l| l.starts_with("recvfrom(4, "))
         .map(|l| l.split("/*").next().unwrap_or("").trim_end())
         .collect();
     assert_eq!(
         recvs,
         [
-            r#"recv(4, "hello", 5, 0) = 5"#,
-            r#"recv(4, " worl", 5, 0) = 5"#,
-            r#"recv(4, "d\n", 5, 0) = 2"#,
-            r#"recv(4, "", 5, 0) = 0"#,
+            r#"recvfrom(4, "hello", 5, 0, NULL, NULL) = 5"#,
+            r#"recvfrom(4, " worl", 5, 0, NULL, NULL) = 5"#,
+            r#"recvfrom(4, "d\n", 5, 0, NULL, NULL) = 2"#,
+            r#"recvfrom(4, "", 5, 0, NULL, NULL) = 0"#,
         ]
     );
 }
 
 /// While one client is connected, a second one can connect (it waits in the listen
-/// queue) but is not read from; it is served as soon as the first one closes.
+/// queue) but is not read from; it is served as soon as the first one closes. (The
+/// accept-loop check asks less of a student: only that the second is served.)
 #[test]
 fn step02_serves_one_client_at_a_time() {
     for program in both() {

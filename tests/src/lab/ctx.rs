@@ -1,5 +1,7 @@
 //! What a check is given: the program, the step it is checked as, and the means to
-//! start it the way the C originals are started, on a port chosen for the purpose.
+//! start it the way the C originals are started, on a port chosen for the purpose:
+//! as a server (`-p P`, then wait until it listens) or as a client (`-H HOST -p P
+//! [MESSAGE…]`, facing the checker's [`super::peer::Peer`]).
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -26,6 +28,14 @@ pub const DEADLINE: Duration = Duration::from_secs(10);
 pub fn deadline() -> Instant {
     Instant::now() + DEADLINE
 }
+
+/// How long a check waits for something a correct program has done by the time the
+/// checker looks for it, where a wrong program would make it wait for ever: bytes on
+/// stdout while the connection stays open (stdio would hold them until exit), end of
+/// file right after a client's whole message (a client that never shuts down sends
+/// none). A correct program takes milliseconds; this bound only decides how soon a
+/// wrong one is told.
+pub const SETTLE: Duration = Duration::from_secs(2);
 
 /// What a check's `run` function gets.
 pub struct Ctx<'a> {
@@ -62,20 +72,39 @@ impl Ctx<'_> {
     /// Start the program as a server on a fresh port P (`-p P`) and wait until it
     /// listens: on P or anywhere (where is for the checks to judge).
     pub fn server(&self) -> Result<Server, Failure> {
-        let port = port::for_server().map_err(|e| {
-            Failure::new(
-                "nothing yet",
-                "a free port to give the server",
-                format!("none found: {e}"),
-                "too many ports are taken on this machine; try again in a minute",
-            )
-        })?;
-        self.server_on(port)
+        self.server_with(&[])
+    }
+
+    /// [`Ctx::server`] with more of the C original's flags after `-p P` (step02's
+    /// `-o`, `-B N`).
+    pub fn server_with(&self, extra: &[&str]) -> Result<Server, Failure> {
+        let mut tries = 0;
+        loop {
+            let port = port::for_server().map_err(|e| no_port("the server", &e))?;
+            match self.server_on_with(port, extra) {
+                // P was free when chosen; another program on this machine (another
+                // checker, say) took it before ours could bind: choose again.
+                Err(failure)
+                    if tries < 3
+                        && failure.got.contains("Address already in use")
+                        && !port::is_free(port) =>
+                {
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
     }
 
     /// Start the program as a server told to use `port`, and wait until it listens.
     pub fn server_on(&self, port: u16) -> Result<Server, Failure> {
-        let mut run = self.start(&["-p".to_string(), port.to_string()], Stdin::Null)?;
+        self.server_on_with(port, &[])
+    }
+
+    fn server_on_with(&self, port: u16, extra: &[&str]) -> Result<Server, Failure> {
+        let mut args = vec!["-p".to_string(), port.to_string()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let mut run = self.start(&args, Stdin::Null)?;
         let listening = wait_listening(&mut run, port)?;
         Ok(Server {
             run,
@@ -83,6 +112,35 @@ impl Ctx<'_> {
             listening,
         })
     }
+
+    /// Start the program as a client, the way step03's is run: `-H HOST -p PORT`,
+    /// then the MESSAGE words (none: it sends its stdin).
+    pub fn client(
+        &self,
+        host: &str,
+        port: u16,
+        words: &[&str],
+        stdin: Stdin,
+    ) -> Result<Running, Failure> {
+        let mut args = vec![
+            "-H".to_string(),
+            host.to_string(),
+            "-p".to_string(),
+            port.to_string(),
+        ];
+        args.extend(words.iter().map(|w| w.to_string()));
+        self.start(&args, stdin)
+    }
+}
+
+/// The failure when no port P can be found (a crowded machine, not the program).
+pub fn no_port(for_whom: &str, e: &std::io::Error) -> Failure {
+    Failure::new(
+        "nothing yet",
+        format!("a free port for {for_whom}"),
+        format!("none found: {e}"),
+        "too many ports are taken on this machine; try again in a minute",
+    )
 }
 
 impl Server {

@@ -12,7 +12,8 @@
 //! - [`target`]: what is checked (a C file, a Cargo project, a reference, a command)
 //!   and how it becomes a [`Program`];
 //! - [`ctx`]: what a check is given: start the program with the C originals' flags
-//!   on a chosen port, wait until it listens, connect;
+//!   on a chosen port, as a server (wait until it listens, connect) or as a client;
+//! - [`peer`]: the checker's own server, for a client under check;
 //! - [`run`]: a program in a session of its own, output captured, deadlines, and
 //!   everything it started killed;
 //! - [`port`]: the port P (free, bytes differ, byte swap free too);
@@ -25,6 +26,7 @@
 pub mod check;
 pub mod ctx;
 pub mod listen;
+pub mod peer;
 pub mod port;
 pub mod preload;
 pub mod report;

@@ -82,6 +82,12 @@ fn choose(mut usable: impl FnMut(u16) -> bool, with_swap: bool) -> io::Result<u1
     ))
 }
 
+/// True when nothing holds `port` (or P byte-swapped) now: when a program told to use
+/// it could not bind, someone else took it after it was chosen.
+pub fn is_free(port: u16) -> bool {
+    free(port) && free(swapped(port))
+}
+
 /// True when nothing holds `port` on any IPv4 or IPv6 address: a plain bind (no
 /// `SO_REUSEADDR`, so even a connection in TIME_WAIT counts) succeeds on both.
 fn free(port: u16) -> bool {

@@ -258,6 +258,17 @@ pub fn describe_status(status: ExitStatus) -> String {
     }
 }
 
+/// How a program ended, as the end of a sentence: `ended with exit 2`, `was killed
+/// by SIGSEGV (a bad pointer)`.
+pub fn exited_as(status: ExitStatus) -> String {
+    let how = describe_status(status);
+    if status.code().is_none() && status.signal().is_some() {
+        format!("was {how}")
+    } else {
+        format!("ended with {how}")
+    }
+}
+
 /// The C name of a signal a crashing program meets.
 pub fn signal_name(signal: i32) -> String {
     let name = match signal {

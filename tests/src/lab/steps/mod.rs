@@ -7,7 +7,10 @@
 
 use super::check::Check;
 
+mod copy;
 pub mod step01;
+pub mod step02;
+pub mod step03;
 pub mod step04;
 
 /// A step of the lecture, as the checker knows it.
@@ -30,12 +33,12 @@ pub static STEPS: [Step; 6] = [
     Step {
         number: 2,
         name: "step02-receive",
-        checks: &[],
+        checks: &step02::CHECKS,
     },
     Step {
         number: 3,
         name: "step03-client",
-        checks: &[],
+        checks: &step03::CHECKS,
     },
     Step {
         number: 4,

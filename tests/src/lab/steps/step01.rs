@@ -1,7 +1,8 @@
 //! Step 01, open a port (slides 17–24): the program is run as `PROG -p P`.
 //!
 //! Each check starts the program afresh on a port of its own, so it can be run alone
-//! and no check depends on what an earlier one left behind. Each looks for the trace
+//! and no check depends on what an earlier one left behind. Step 02's server is held
+//! to these too (its `applies_to`), all but `exits`: it serves on after a connection. Each looks for the trace
 //! the likely mistake leaves (a port with its bytes swapped, a bind refused after a
 //! restart) and names it.
 
@@ -21,7 +22,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 23,
         what: "a listening socket appears",
         beyond: false,
-        applies_to: &[1],
+        applies_to: &[1, 2],
         run: listens,
     },
     Check {
@@ -29,7 +30,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 22,
         what: "it listens on the port given with -p (htons)",
         beyond: false,
-        applies_to: &[1],
+        applies_to: &[1, 2],
         run: htons,
     },
     Check {
@@ -37,7 +38,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 24,
         what: "it accepts a connection and prints `Connection from: 127.0.0.1:PORT` on stderr",
         beyond: false,
-        applies_to: &[1],
+        applies_to: &[1, 2],
         run: accepts,
     },
     Check {
@@ -45,7 +46,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 10,
         what: "the port it prints is the client's own (ntohs)",
         beyond: false,
-        applies_to: &[1],
+        applies_to: &[1, 2],
         run: ntohs,
     },
     Check {
@@ -61,7 +62,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 18,
         what: "started again right after a connection, it binds the same port (SO_REUSEADDR)",
         beyond: false,
-        applies_to: &[1],
+        applies_to: &[1, 2],
         run: reuseaddr,
     },
     Check {
@@ -69,7 +70,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 46,
         what: "Ctrl-C (SIGINT) or SIGTERM while it waits in accept ends it with exit 0",
         beyond: true,
-        applies_to: &[1],
+        applies_to: &[1, 2],
         run: signals,
     },
 ];
@@ -216,9 +217,18 @@ fn reuseaddr(ctx: &Ctx) -> Result<(), NotPassed> {
     let mut first = ctx.server()?;
     let port = first.address().port();
     let mut client = first.connect()?;
-    // The server ends the connection first (it exits, or is killed), so the TIME_WAIT
-    // is on its side; then the client closes.
-    if first.run.wait_exit(deadline()).is_none() {
+    // The server ends the connection first, so the TIME_WAIT is on its side; then
+    // the client closes. Step 01's server exits after its one connection (or is
+    // killed); a later step's serves on, so it is killed once it has accepted, and
+    // the kernel closes the connection for it.
+    if ctx.step.number == 1 {
+        if first.run.wait_exit(deadline()).is_none() {
+            first.run.kill();
+        }
+    } else {
+        first.run.wait_stderr(deadline(), |b| {
+            String::from_utf8_lossy(b).contains("Connection from")
+        });
         first.run.kill();
     }
     read_until_closed(&mut client, deadline());
