@@ -8,8 +8,11 @@
 // Test code: an unwrap that fails is a failing test, with its location.
 #![allow(clippy::unwrap_used)]
 
+mod lab_proof;
+
 use std::fs;
-use std::path::PathBuf;
+
+use lab_proof::{caught_by, faulty_files, Faulty};
 
 use tests::bins::workspace_root;
 use tests::lab::runner::run_one;
@@ -80,6 +83,26 @@ fn run_each(target: &Target) -> Vec<(&'static str, Outcome)> {
         .collect()
 }
 
+/// Step 04 re-runs step 01's checks that apply to a server that serves on (all but
+/// `exits`), in step order, before its own; none of step 02's: those judge what
+/// reaches stdout, and its accept loop is `concurrent`'s first condition.
+#[test]
+fn step04_reruns_step01s_checks_that_still_apply() {
+    let ids: Vec<&str> = step().checks(true).iter().map(|c| c.id).collect();
+    assert_eq!(
+        ids[..7],
+        [
+            "step01/listens",
+            "step01/htons",
+            "step01/accepts",
+            "step01/ntohs",
+            "step01/reuseaddr",
+            "step01/signals",
+            "step04/concurrent",
+        ]
+    );
+}
+
 /// The search for live processes finds a program that runs, and its children.
 #[test]
 fn a_live_program_is_found() {
@@ -130,14 +153,8 @@ fn a_python_server_passes_through_a_command() {
     assert_all_pass(&Target::Command(vec!["python3".into(), script.into()]));
 }
 
-/// A faulty variant, the words of the hint of the check its header names, and the
-/// other checks the same mistake fails (with words of their hints).
-struct Faulty {
-    file: &'static str,
-    hint: &'static str,
-    also: &'static [(&'static str, &'static str)],
-}
-
+/// Each step 04 mistake, the words of the hint that names it, and the other checks
+/// the same mistake fails (with words of their hints).
 const FAULTY: [Faulty; 6] = [
     Faulty {
         file: "step04-blocking-wait.c",
@@ -179,20 +196,6 @@ const FAULTY: [Faulty; 6] = [
     },
 ];
 
-/// The `Caught by: stepNN/slug` line of a faulty variant's header.
-fn caught_by(file: &PathBuf) -> String {
-    let text = fs::read_to_string(file).unwrap();
-    assert!(
-        text.starts_with("/* Faulty on purpose: "),
-        "{}",
-        file.display()
-    );
-    let line = text.lines().nth(1).unwrap();
-    line.trim_start_matches(" * Caught by: ")
-        .trim_end_matches(" */")
-        .to_string()
-}
-
 /// Check one faulty variant: its own check fails first with its hint, the checks in
 /// `also` fail with theirs, every other check passes (beyond ones included).
 fn assert_faulty(variant: &Faulty) {
@@ -226,12 +229,10 @@ fn assert_faulty(variant: &Faulty) {
 /// Every step 04 variant in tests/lab/faulty/ is described here.
 #[test]
 fn every_faulty_variant_is_described() {
-    let mut names: Vec<String> = fs::read_dir(workspace_root().join("tests/lab/faulty"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("step04-"))
+    let names: Vec<String> = faulty_files(step())
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    names.sort();
     assert_eq!(names, FAULTY.map(|f| f.file));
 }
 

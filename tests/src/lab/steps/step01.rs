@@ -1,10 +1,10 @@
 //! Step 01, open a port (slides 17–24): the program is run as `PROG -p P`.
 //!
 //! Each check starts the program afresh on a port of its own, so it can be run alone
-//! and no check depends on what an earlier one left behind. Step 02's server is held
-//! to these too (its `applies_to`), all but `exits`: it serves on after a connection. Each looks for the trace
-//! the likely mistake leaves (a port with its bytes swapped, a bind refused after a
-//! restart) and names it.
+//! and no check depends on what an earlier one left behind. Step 02's and step 04's
+//! servers are held to these too (their `applies_to`), all but `exits`: they serve on
+//! after a connection. Each looks for the trace the likely mistake leaves (a port with
+//! its bytes swapped, a bind refused after a restart) and names it.
 
 use std::net::{Ipv4Addr, TcpStream};
 
@@ -22,7 +22,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 23,
         what: "a listening socket appears",
         beyond: false,
-        applies_to: &[1, 2],
+        applies_to: &[1, 2, 4],
         run: listens,
     },
     Check {
@@ -30,7 +30,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 22,
         what: "it listens on the port given with -p (htons)",
         beyond: false,
-        applies_to: &[1, 2],
+        applies_to: &[1, 2, 4],
         run: htons,
     },
     Check {
@@ -38,7 +38,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 24,
         what: "it accepts a connection and prints `Connection from: 127.0.0.1:PORT` on stderr",
         beyond: false,
-        applies_to: &[1, 2],
+        applies_to: &[1, 2, 4],
         run: accepts,
     },
     Check {
@@ -46,7 +46,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 10,
         what: "the port it prints is the client's own (ntohs)",
         beyond: false,
-        applies_to: &[1, 2],
+        applies_to: &[1, 2, 4],
         run: ntohs,
     },
     Check {
@@ -62,7 +62,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 18,
         what: "started again right after a connection, it binds the same port (SO_REUSEADDR)",
         beyond: false,
-        applies_to: &[1, 2],
+        applies_to: &[1, 2, 4],
         run: reuseaddr,
     },
     Check {
@@ -70,7 +70,7 @@ pub static CHECKS: [Check; 7] = [
         slide: 46,
         what: "Ctrl-C (SIGINT) or SIGTERM while it waits in accept ends it with exit 0",
         beyond: true,
-        applies_to: &[1, 2],
+        applies_to: &[1, 2, 4],
         run: signals,
     },
 ];
@@ -342,7 +342,10 @@ fn connection_from(server: &Server, client: &TcpStream) -> Result<(Ipv4Addr, u16
         };
         return Err(Failure::new(sent, expected, got, hint));
     };
-    let peer = line[line.find(PREFIX).unwrap_or(0) + PREFIX.len()..].trim();
+    // The address is the first word after the prefix: step 04's line goes on with
+    // ` (pid N)`, beyond the slides, which these checks leave to others.
+    let after = &line[line.find(PREFIX).unwrap_or(0) + PREFIX.len()..];
+    let peer = after.split_whitespace().next().unwrap_or("");
     let parsed = peer
         .rsplit_once(':')
         .and_then(|(ip, port)| Some((ip.parse().ok()?, port.parse().ok()?)));
