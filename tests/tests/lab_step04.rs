@@ -166,10 +166,12 @@ const FAULTY: [Faulty; 6] = [
         hint: "close(fd), its copy of the listening socket, first thing after fork",
         also: &[],
     },
+    // The header says so: the count of children never goes down, so after -m
+    // clients every new one is told the server is busy.
     Faulty {
         file: "step04-no-reaper.c",
         hint: "nobody waits for the children",
-        also: &[],
+        also: &[("step04/max-clients", "A's child was never reaped")],
     },
     Faulty {
         file: "step04-no-sa-restart.c",
@@ -187,12 +189,16 @@ const FAULTY: [Faulty; 6] = [
                 "step04/child-closes-listener",
                 "no child serves the client: fork",
             ),
+            ("step04/pid-in-log", "one client at a time"),
+            ("step04/max-clients", "one client at a time"),
         ],
     },
+    // The header says so: where the child only close()s (an idle client let go),
+    // the client never sees the end while the parent holds its copy.
     Faulty {
         file: "step04-parent-keeps-connection.c",
         hint: "the parent closes its copy: close(connectionfd)",
-        also: &[],
+        also: &[("step04/idle-timeout", "the parent (pid")],
     },
 ];
 

@@ -2,15 +2,16 @@
 //! not need. These checks look at each process's descriptors (`/proc/PID/fd/N ->
 //! socket:[INODE]`) at a moment the program has certainly passed its `close`.
 
+use std::time::Instant;
+
 use crate::lab::check::{Failure, NotPassed};
-use crate::lab::ctx::{within, Ctx};
+use crate::lab::ctx::{deadline, within, Ctx, SETTLE};
 use crate::lab::listen;
 
 use super::client::Client;
 use super::judge::{in_scenario, pong};
 use super::kernel::{self, fd_list};
 use super::processes::parent_of;
-use super::SETTLE;
 
 /// The inode of the server's end of `client`'s connection (0: nobody holds it).
 fn inode(client: &Client) -> u64 {
@@ -27,11 +28,11 @@ pub fn parent_closes(ctx: &Ctx) -> Result<(), NotPassed> {
     let mut a = pong(&server, "client A").map_err(|f| in_scenario(f, SCENARIO))?;
     let a_inode = inode(&a);
     a.finish();
-    a.read_until_end(crate::lab::ctx::deadline());
+    a.read_until_end(deadline());
     drop(a);
     let _b = pong(&server, "client B").map_err(|f| in_scenario(f, SCENARIO))?;
     let held = || kernel::fds_holding(parent, a_inode);
-    if a_inode == 0 || within(std::time::Instant::now() + SETTLE, || held().is_empty()) {
+    if a_inode == 0 || within(Instant::now() + SETTLE, || held().is_empty()) {
         return Ok(());
     }
     let fds = held();

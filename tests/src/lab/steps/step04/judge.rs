@@ -168,3 +168,21 @@ pub fn in_scenario(mut failure: Failure, scenario: &str) -> Failure {
     failure.sent = format!("{scenario}\n{}", failure.sent);
     failure
 }
+
+/// The hint when the connection stays open because the parent alone still holds it:
+/// the child has closed its copy (and ended), the parent never closed its own, so
+/// no FIN leaves.
+pub fn parent_holds(server: &Server, client: &Client) -> Option<Hint> {
+    let parent = kernel::parent(server)?;
+    let inode = client.server_end().map(|e| e.inode).filter(|&i| i != 0)?;
+    match kernel::holders(&server.run.processes(), inode).as_slice() {
+        [(pid, fds)] if *pid == parent => Some((
+            format!(
+                "the child has closed, but the parent (pid {parent}) still holds the connection as {}, so it stays open: the parent closes its copy of connectionfd after fork",
+                kernel::fd_list(fds)
+            ),
+            52,
+        )),
+        _ => None,
+    }
+}

@@ -59,6 +59,23 @@ pub fn ended(pid: i32) -> bool {
     procfs::stat(pid).is_none_or(|s| s.state == 'Z')
 }
 
+/// True when `pid` is gone, reaped by its parent.
+pub fn gone(pid: i32) -> bool {
+    procfs::stat(pid).is_none()
+}
+
+/// True when `pid` has a handler for `signal` (`SigCgt` in `/proc/PID/status`).
+pub fn catches(pid: i32, signal: i32) -> bool {
+    let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| signal >= 1 && mask & (1 << (signal - 1)) != 0)
+}
+
 /// True when `pid` sleeps in a system call (state `S`): for a parent, waiting in
 /// `accept` once it is done with the last client.
 pub fn sleeping(pid: i32) -> bool {
@@ -105,5 +122,20 @@ pub fn fd_list(fds: &[i32]) -> String {
         [one] => format!("fd {one}"),
         [init @ .., last] => format!("fds {} and {last}", init.join(", ")),
         [] => "no fd".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_which_signals_a_process_catches() {
+        let me = i32::try_from(std::process::id()).unwrap_or_default();
+        // The Rust runtime catches SIGSEGV (to report a stack overflow); nothing here
+        // catches SIGUSR2.
+        assert!(catches(me, libc::SIGSEGV));
+        assert!(!catches(me, libc::SIGUSR2));
+        assert!(!catches(-1, libc::SIGSEGV));
     }
 }

@@ -10,13 +10,15 @@
 //! Step 01's checks that still apply (it listens on P, prints the client's address
 //! and port, binds again at once) are re-run before these.
 //!
+//! With `--beyond`, what the C original does beyond the slides (`beyond.rs`): the
+//! child's pid in the log, `-m`, `-t`.
+//!
 //! Each check starts the program afresh on a port of its own, as step 01's do; when
 //! the check ends, the program and every child it forked are killed.
 
-use std::time::Duration;
-
 use crate::lab::check::Check;
 
+mod beyond;
 mod client;
 mod clock;
 mod descriptors;
@@ -25,13 +27,8 @@ mod kernel;
 mod processes;
 mod protocol;
 
-/// How long a check waits for something a correct program does at once but that has
-/// no event to wait on: a child reaped once it has ended, a descriptor closed. Only a
-/// wrong program makes a check wait this long.
-const SETTLE: Duration = Duration::from_secs(2);
-
 /// The checks of step 04, in the order a student meets them.
-pub static CHECKS: [Check; 18] = [
+pub static CHECKS: [Check; 21] = [
     Check {
         id: "step04/concurrent",
         slide: 49,
@@ -175,5 +172,29 @@ pub static CHECKS: [Check; 18] = [
         beyond: false,
         applies_to: &[4],
         run: descriptors::child_closes_listener,
+    },
+    Check {
+        id: "step04/pid-in-log",
+        slide: 49,
+        what: "each `Connection from:` line names the child serving that client: ` (pid N)`",
+        beyond: true,
+        applies_to: &[4],
+        run: beyond::pid_in_log,
+    },
+    Check {
+        id: "step04/max-clients",
+        slide: 49,
+        what: "-m 1: with one child alive a new client gets ERR Service temporarily unavailable; once it is reaped, clients are served again",
+        beyond: true,
+        applies_to: &[4],
+        run: beyond::max_clients,
+    },
+    Check {
+        id: "step04/idle-timeout",
+        slide: 51,
+        what: "-t 1: a client that says nothing is let go after a second",
+        beyond: true,
+        applies_to: &[4],
+        run: beyond::idle_timeout,
     },
 ];

@@ -4,15 +4,16 @@
 //! kernel's view of the parent and its children (`/proc`).
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use crate::lab::check::{Failure, NotPassed};
-use crate::lab::ctx::{deadline, within, Ctx, Server, DEADLINE};
+use crate::lab::ctx::{deadline, within, Ctx, Server, DEADLINE, SETTLE};
 use crate::lab::report::shown;
 use crate::lab::run::describe_status;
 
 use super::client::{Client, End};
 use super::judge::{accepted, ask, common_mistake, failure, in_scenario, pong, stderr_note};
-use super::{kernel, SETTLE};
+use super::kernel;
 
 /// The slide of fork.
 const FORK_SLIDE: u32 = 49;
@@ -231,8 +232,19 @@ pub fn accept_restarts(ctx: &Ctx) -> Result<(), NotPassed> {
     a.finish();
     a.read_until_end(deadline());
     drop(a);
+    // B connects only once the handler has run (A's child is reaped): woken by
+    // SIGCHLD, accept returns a connection already queued rather than fail, so a B
+    // too early could hide the EINTR. A program that does not catch SIGCHLD is not
+    // interrupted at all: A's child ending is enough.
+    let catches = kernel::catches(parent, libc::SIGCHLD);
     within(deadline(), || {
-        a_children.iter().all(|&pid| kernel::ended(pid))
+        a_children.iter().all(|&pid| {
+            if catches {
+                kernel::gone(pid)
+            } else {
+                kernel::ended(pid)
+            }
+        })
     });
     let b = Client::connect(&server).map(|mut b| {
         b.send(b"PING\r\n");
@@ -240,14 +252,12 @@ pub fn accept_restarts(ctx: &Ctx) -> Result<(), NotPassed> {
         b
     });
     // What the parent printed about accept comes before B's `Connection from`.
-    server
-        .run
-        .wait_stderr(std::time::Instant::now() + SETTLE, |bytes| {
-            String::from_utf8_lossy(bytes)
-                .matches("Connection from")
-                .count()
-                >= 2
-        });
+    server.run.wait_stderr(Instant::now() + SETTLE, |bytes| {
+        String::from_utf8_lossy(bytes)
+            .matches("Connection from")
+            .count()
+            >= 2
+    });
     let stderr = server.run.stderr();
     let text = String::from_utf8_lossy(&stderr);
     let eintr = text.contains("Interrupted system call");

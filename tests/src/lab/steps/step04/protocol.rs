@@ -11,8 +11,7 @@ use crate::lab::report::{quoted, shown};
 
 use super::client::{Client, End};
 use super::clock::{self, Stamp};
-use super::judge::{ask, common_mistake, expect, failure, hint, Hint};
-use super::kernel;
+use super::judge::{ask, common_mistake, expect, failure, hint, parent_holds, Hint};
 
 /// The five commands, as `HELP` must name them.
 const COMMANDS: [&str; 5] = ["ECHO", "TIME", "PING", "HELP", "QUIT"];
@@ -389,26 +388,12 @@ fn bye_missing(server: &Server, client: &Client, end: End) -> Failure {
 
 /// BYE came but the connection stays open: who still holds it?
 fn silent_after_bye(server: &Server, client: &Client) -> Hint {
-    let parent = kernel::parent(server);
-    let held = client.server_end().map(|e| e.inode).filter(|&i| i != 0);
-    let holders = held
-        .map(|inode| kernel::holders(&server.run.processes(), inode))
-        .unwrap_or_default();
-    if let (Some(parent), [(pid, fds)]) = (parent, holders.as_slice()) {
-        if *pid == parent {
-            return (
-                format!(
-                    "the child has closed, but the parent (pid {parent}) still holds the connection as {}, so it stays open: the parent closes its copy of connectionfd after fork",
-                    kernel::fd_list(fds)
-                ),
-                52,
-            );
-        }
-    }
-    (
-        "after BYE, close the connection (the right way: shutdown(SHUT_WR), recv until 0, close): the client waits for its end".into(),
-        CLOSE_SLIDE,
-    )
+    parent_holds(server, client).unwrap_or_else(|| {
+        (
+            "after BYE, close the connection (the right way: shutdown(SHUT_WR), recv until 0, close): the client waits for its end".into(),
+            CLOSE_SLIDE,
+        )
+    })
 }
 
 /// The longest request line: 1024 bytes, not counting LF or CRLF.
