@@ -146,7 +146,7 @@ fn start_copies_the_skeleton_and_never_overwrites() {
         "{out}"
     );
     assert!(
-        out.contains("first task: /* TODO (slide 17): create the socket */\n"),
+        out.contains("first task: line 3: TODO (slide 17): create the socket\n"),
         "{out}"
     );
     let work = root.join("work/step01-open-port/exercise.c");
@@ -226,6 +226,290 @@ fn the_work_copy_is_checked_its_result_kept_and_hinted() {
     let done = lab(&["hint", "01"], Some(root.path()));
     assert_eq!(done.code, Some(0));
     let out = done.stdout_text();
-    assert!(out.starts_with("✗ step01/ntohs "), "{out}");
-    assert!(out.contains("hint (slide 10): it printed "), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "step01-open-port: 4 of 7 checks pass on work/step01-open-port/exercise.c; the first to fix:",
+        "{out}"
+    );
+    assert!(lines[1].starts_with("✗ step01/ntohs "), "{out}");
+    assert!(out.contains("\n    hint (slide 10): it printed "), "{out}");
+    assert_eq!(
+        lines.last().unwrap(),
+        &"then: cargo lab check 01   (or leave `cargo lab watch 01` running: it checks on every save)"
+    );
+
+    // Once it passes, hint says the step is done and names the next exercise, if
+    // the next step has one (a skeleton to start from).
+    fs::copy(
+        workspace_root().join("step01-open-port/original.c"),
+        work.join("exercise.c"),
+    )
+    .unwrap();
+    let done = lab(&["hint", "1"], Some(root.path()));
+    assert_eq!(done.code, Some(0));
+    assert_eq!(
+        done.stdout_text(),
+        "step01-open-port: 7 of 7 checks pass on work/step01-open-port/exercise.c: step done; the steps after it have no exercise yet\n"
+    );
+    fs::create_dir_all(root.join("step02-receive/exercise")).unwrap();
+    let done = lab(&["hint", "1"], Some(root.path()));
+    assert_eq!(
+        done.stdout_text(),
+        "step01-open-port: 7 of 7 checks pass on work/step01-open-port/exercise.c: step done, next: cargo lab start 02\n"
+    );
+}
+
+/// The progress lines of `cargo lab` (no command), one per step, and its `next:`.
+fn progress(root: &Path) -> (Vec<String>, String) {
+    let done = lab(&[], Some(root));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let out = done.stdout_text();
+    let lines = out
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    let next = out
+        .lines()
+        .find_map(|l| l.strip_prefix("next: "))
+        .unwrap_or_else(|| panic!("no next line:\n{out}"))
+        .to_string();
+    (lines, next)
+}
+
+/// `cargo lab` alone tells each step's state from the last check of its work copy:
+/// not started, in progress (n of m checks, which fails), done; a step with a
+/// skipped check is not done; steps without checks or skeleton say so. The `next:`
+/// line is the command to type.
+#[test]
+fn progress_tells_each_step_and_the_next_command() {
+    let root = scratch_workspace();
+    let no_exercise = [
+        "    step02-receive      no exercise yet",
+        "    step03-client       no exercise yet",
+        "    step04-respond      no exercise yet",
+        "    step05-daemon       no exercise yet",
+        "    step06-fileserver   no exercise yet",
+    ];
+    let expect = |first: &str| {
+        let mut lines = vec![first.to_string()];
+        lines.extend(no_exercise.map(String::from));
+        lines
+    };
+    let (lines, next) = progress(root.path());
+    assert_eq!(lines, expect("    step01-open-port    not started"));
+    assert_eq!(
+        next,
+        "cargo lab start 01   (the C skeleton; --rust for the Rust one)"
+    );
+
+    let work = root.join("work/step01-open-port");
+    fs::create_dir_all(&work).unwrap();
+    fs::copy(faulty("step01-no-reuseaddr.c"), work.join("exercise.c")).unwrap();
+    let (lines, next) = progress(root.path());
+    assert_eq!(
+        lines,
+        expect("    step01-open-port    in progress: not checked yet")
+    );
+    assert_eq!(
+        next,
+        "cargo lab check 01   (your work copy is in work/step01-open-port/)"
+    );
+
+    assert_eq!(lab(&["check", "01"], Some(root.path())).code, Some(1));
+    let (lines, next) = progress(root.path());
+    assert_eq!(
+        lines,
+        expect("  ✗ step01-open-port    in progress (6 of 7 checks pass): step01/reuseaddr fails")
+    );
+    assert_eq!(
+        next,
+        "cargo lab hint 01   (why step01/reuseaddr fails, and what to change)"
+    );
+
+    let original = workspace_root().join("step01-open-port/original.c");
+    fs::copy(&original, work.join("exercise.c")).unwrap();
+    let (lines, _) = progress(root.path());
+    assert_eq!(
+        lines[0],
+        "  ✗ step01-open-port    in progress (6 of 7 checks pass): step01/reuseaddr fails (edited since)"
+    );
+    assert_eq!(lab(&["check", "01"], Some(root.path())).code, Some(0));
+    let (lines, next) = progress(root.path());
+    assert_eq!(
+        lines,
+        expect("  ✓ step01-open-port    done (7 of 7 checks pass)")
+    );
+    assert_eq!(
+        next,
+        "nothing: every exercise with checks is done (steps 02, 03, 04, 05, 06 have no checks yet)"
+    );
+
+    // A check that could not run here (as one needing root would) leaves it undone.
+    let result = root.join("work/.lab/step01-open-port.result");
+    let kept = fs::read_to_string(&result).unwrap();
+    fs::write(
+        &result,
+        kept.replace("step01/exits passed", "step01/exits skipped"),
+    )
+    .unwrap();
+    let (lines, next) = progress(root.path());
+    assert_eq!(
+        lines[0],
+        "  – step01-open-port    in progress (6 of 7 checks pass): skipped here, step01/exits"
+    );
+    assert_eq!(
+        next,
+        "cargo lab check 01   (step01/exits could not run here; the check says why)"
+    );
+}
+
+/// Batch mode: `check STEP --c DIR` gives one line per `.c` file (name, step, checks
+/// passed of all, first failed or `-`), then a summary; exit 1 when one failed, 0
+/// when all passed, 64 for a folder without C files.
+#[test]
+fn a_folder_of_c_files_is_checked_one_line_each() {
+    let dir = TempDir::new("lab-cli-batch");
+    fs::copy(
+        workspace_root().join("step01-open-port/original.c"),
+        dir.join("good.c"),
+    )
+    .unwrap();
+    fs::copy(faulty("step01-no-htons.c"), dir.join("no-htons.c")).unwrap();
+    fs::write(dir.join("notes.txt"), "not a program\n").unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let done = lab(&["check", "01", "--c", folder], None);
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert_eq!(
+        done.stdout_text(),
+        concat!(
+            "good.c      step01  7/7  -\n",
+            "no-htons.c  step01  6/7  step01/htons\n",
+            "2 programs checked as step01-open-port: 1 passed every check, 1 failed\n",
+        )
+    );
+
+    fs::remove_file(dir.join("no-htons.c")).unwrap();
+    let done = lab(&["check", "1", "--c", folder], None);
+    assert_eq!(done.code, Some(0), "{}", done.stdout_text());
+    assert!(done
+        .stdout_text()
+        .ends_with("1 program checked as step01-open-port: 1 passed every check, 0 failed\n"));
+
+    fs::remove_file(dir.join("good.c")).unwrap();
+    let done = lab(&["check", "01", "--c", folder], None);
+    assert_eq!(done.code, Some(64));
+    assert!(
+        done.stderr.contains("no .c file in this folder"),
+        "{}",
+        done.stderr
+    );
+}
+
+/// The console blocks after `<!-- lab transcript -->` in the root README, each as
+/// (the `cargo lab` arguments, the output).
+fn readme_lab_transcript() -> Vec<(Vec<String>, String)> {
+    let readme = fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let after = readme
+        .split("<!-- lab transcript -->")
+        .nth(1)
+        .expect("README.md has a <!-- lab transcript --> marker");
+    after
+        .split("```console\n")
+        .skip(1)
+        .take(2)
+        .map(|block| {
+            let block = block.split("```").next().unwrap();
+            let (command, output) = block.split_once('\n').unwrap();
+            let args = command
+                .strip_prefix("$ cargo lab ")
+                .unwrap_or_else(|| panic!("not a cargo lab command: {command:?}"))
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            (args, output.to_string())
+        })
+        .collect()
+}
+
+/// What differs from run to run: the port, the compiled program's temporary folder.
+fn mask_run(text: &str) -> String {
+    let temp = std::env::temp_dir().display().to_string();
+    let text = text.replace(&format!("{temp}/lab-cc-"), "/tmp/lab-cc-");
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = ["lab-cc-", "-p ", "port "]
+        .iter()
+        .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
+        .min()
+    {
+        let (at, len) = at;
+        out.push_str(&rest[..at + len]);
+        rest = &rest[at + len..];
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '-')
+            .unwrap_or(rest.len());
+        if digits > 0 {
+            out.push('N');
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The compiler's warnings under `✓ compiles` as one `    …` line (the README leaves
+/// them out: their wording and quotes depend on the compiler and the locale).
+fn elide_warnings(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut under_compiles = false;
+    for line in text.lines() {
+        if line.starts_with("✓ compiles ") {
+            under_compiles = true;
+            out.push(line.to_string());
+            out.push("    …".to_string());
+        } else if under_compiles && line.starts_with("    ") {
+            continue;
+        } else {
+            under_compiles = false;
+            out.push(line.to_string());
+        }
+    }
+    out.join("\n") + "\n"
+}
+
+/// The README's "Practise" transcript is what `cargo lab start 01 --c` and then
+/// `cargo lab check 01` print on the untouched skeleton (in a scratch workspace),
+/// ports and temporary folders masked, the compiler's warnings elided.
+#[test]
+fn readme_practise_transcript_is_what_cargo_lab_prints() {
+    let root = TempDir::new("lab-cli-readme");
+    let skeleton = root.join("step01-open-port/exercise");
+    fs::create_dir_all(&skeleton).unwrap();
+    fs::copy(
+        workspace_root().join("step01-open-port/exercise/exercise.c"),
+        skeleton.join("exercise.c"),
+    )
+    .unwrap();
+    let transcript = readme_lab_transcript();
+    assert_eq!(transcript.len(), 2, "start, then check");
+    for (args, expected) in transcript {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let done = lab(&args, Some(root.path()));
+        let out = done.stdout_text();
+        if args[0] == "check" {
+            assert_eq!(done.code, Some(1), "{out}");
+            let warnings = out.split("✓ compiles ").nth(1).unwrap().lines().nth(1);
+            assert!(
+                warnings.is_some_and(|l| l.starts_with("    ")),
+                "the skeleton warns, as the README says:\n{out}"
+            );
+        }
+        assert_eq!(
+            mask_run(&elide_warnings(&out)),
+            mask_run(&expected),
+            "cargo lab {args:?}"
+        );
+    }
 }

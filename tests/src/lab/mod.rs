@@ -21,20 +21,26 @@
 //! - [`preload`]: running a program with the send-capping `LD_PRELOAD` shim;
 //! - [`report`]: the `✓ ✗ –` lines and the failure block;
 //! - [`runner`]: a step's checks in order, stopping at the first failure;
-//! - [`workcopy`]: `work/` (start, detect, the stored results).
+//! - [`workcopy`]: `work/` (start, detect, the stored results);
+//! - [`progress`]: where each step stands, from the stored results;
+//! - [`watch`]: checking again on every save;
+//! - [`batch`]: every `.c` file of a folder, one line each.
 
+pub mod batch;
 pub mod check;
 pub mod ctx;
 pub mod listen;
 pub mod peer;
 pub mod port;
 pub mod preload;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod runner;
 pub mod scratch;
 pub mod steps;
 pub mod target;
+pub mod watch;
 pub mod workcopy;
 
 pub use check::{Check, Failure, NotPassed, Outcome, Skip};

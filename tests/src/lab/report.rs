@@ -29,7 +29,8 @@ impl Style {
         Style { colour: false }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
+    /// `text` in ANSI colour `code` (`"31"` red), or as it is without colour.
+    pub fn paint(&self, code: &str, text: &str) -> String {
         if self.colour {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {

@@ -5,13 +5,17 @@
 //! whatever it forks stays findable: by session, and by parentage for a child that
 //! made a session of its own. Dropping a [`Running`] kills all of them with SIGKILL
 //! and reaps the program, whatever state the check left it in.
+//!
+//! Every program running is also listed here, so that `cargo lab watch` can end them
+//! all at once from another thread ([`cancel_all`]), on Ctrl-C or when a save makes
+//! the check under way moot.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -64,7 +68,15 @@ impl Running {
                 Ok(())
             });
         }
+        // Listed while the lock is held, so that `cancel_all` either sees it or refuses it.
+        let mut live = live();
+        if live.refusing {
+            return Err(io::Error::other("the check was cancelled"));
+        }
         let mut child = cmd.spawn()?;
+        live.leaders
+            .push(i32::try_from(child.id()).unwrap_or(i32::MAX));
+        drop(live);
         if let (Stdin::Bytes(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // The program may exit without reading it all: that is for the check to see.
             thread::spawn(move || {
@@ -160,25 +172,66 @@ impl Running {
     /// Kill the program and everything it started (SIGKILL), and reap it.
     pub fn kill(&mut self) {
         let leader = self.pid();
-        // Each round kills what it finds; a process forking at that moment is found
-        // by the next round. Bounded, since SIGKILL cannot be caught.
-        for _ in 0..50 {
-            let members = family(leader);
-            if members.is_empty() {
-                break;
-            }
-            for pid in members {
-                // SAFETY: kill(2) with a pid we just read from /proc; at worst the
-                // process is gone already (ESRCH).
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
+        // Unlisted before it is reaped: until then its pid cannot be reused, so
+        // `cancel_all` never aims at a stranger that got the number.
+        live().leaders.retain(|&pid| pid != leader);
+        kill_family(leader);
         if !self.reaped {
             let _ = self.child.kill();
             self.status = self.child.wait().ok().or(self.status);
             self.reaped = true;
         }
+    }
+}
+
+/// The programs running now (session leaders), and whether new ones are refused.
+struct Live {
+    leaders: Vec<i32>,
+    refusing: bool,
+}
+
+static LIVE: Mutex<Live> = Mutex::new(Live {
+    leaders: Vec::new(),
+    refusing: false,
+});
+
+fn live() -> MutexGuard<'static, Live> {
+    // A check that panicked holding it left the list as it was: still right.
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Kill every program running now and everything each started, and refuse to start
+/// any other until [`resume`]: a check under way (on another thread) sees its
+/// program die or fail to start, and concludes at once.
+pub fn cancel_all() {
+    // The lock is held throughout: a `Running` cannot be reaped meanwhile.
+    let mut live = live();
+    live.refusing = true;
+    for &leader in &live.leaders {
+        kill_family(leader);
+    }
+}
+
+/// Start programs again after [`cancel_all`], once the cancelled check has ended.
+pub fn resume() {
+    live().refusing = false;
+}
+
+/// SIGKILL the family of session `leader` until none is left.
+fn kill_family(leader: i32) {
+    // Each round kills what it finds; a process forking at that moment is found by
+    // the next round. Bounded, since SIGKILL cannot be caught.
+    for _ in 0..50 {
+        let members = family(leader);
+        if members.is_empty() {
+            break;
+        }
+        for pid in members {
+            // SAFETY: kill(2) with a pid we just read from /proc; at worst the
+            // process is gone already (ESRCH).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        thread::sleep(Duration::from_millis(1));
     }
 }
 

@@ -14,6 +14,7 @@ use super::ctx::Ctx;
 use super::report::{write_line, Line, Style};
 use super::steps::Step;
 use super::target::{prepare, Program, Target, TargetError};
+use super::workcopy;
 
 /// `--all` and `--beyond`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -161,11 +162,7 @@ pub fn check(
         )
         .map_err(io_error)?;
     } else if summary.passed() && !summary.skipped() {
-        let next = step.next().map_or_else(
-            || "every step is done".to_string(),
-            |n| format!("next: cargo lab start {}", n.short()),
-        );
-        writeln!(out, "step done, {next}").map_err(io_error)?;
+        writeln!(out, "{}", workcopy::after_done(root, step)).map_err(io_error)?;
     }
     Ok(summary)
 }

@@ -127,7 +127,8 @@ pub fn prepare(target: &Target, step: &Step, root: &Path) -> Result<Prepared, Ta
 }
 
 /// Call a compiled program by its source's path, relative to the workspace when
-/// inside it (`work/step01-open-port/exercise.c`).
+/// inside it (`work/step01-open-port/exercise.c`), in the report and in what the
+/// compiler said (`work/step01-open-port/exercise.c:72:20: warning: …`).
 fn relabel(mut prepared: Prepared, source: &Path, root: &Path) -> Prepared {
     let label = source
         .strip_prefix(root)
@@ -136,6 +137,14 @@ fn relabel(mut prepared: Prepared, source: &Path, root: &Path) -> Prepared {
         .to_string();
     if let Some(program) = prepared.program.as_mut() {
         program.label = label;
+    }
+    let inside = format!("{}/", root.display());
+    if let Some(build) = prepared.build.as_mut() {
+        build.output = build.output.replace(&inside, "");
+        if let Outcome::Failed(failure) = &mut build.outcome {
+            failure.sent = failure.sent.replace(&inside, "");
+            failure.got = failure.got.replace(&inside, "");
+        }
     }
     prepared
 }
@@ -263,7 +272,7 @@ fn build_rust(dir: &Path, root: &Path) -> Result<Prepared, TargetError> {
     .arg("--manifest-path")
     .arg(&manifest)
     .arg("--target-dir")
-    .arg(root.join("target"));
+    .arg(workspace_target_dir(root));
     let shown = format!(
         "cargo build --offline --manifest-path {}",
         manifest.display()
@@ -297,6 +306,16 @@ fn build_rust(dir: &Path, root: &Path) -> Result<Prepared, TargetError> {
         )),
         (false, _) => Ok(build_failed(what, shown, diagnostics, "build errors")),
     }
+}
+
+/// The workspace's target folder: the one this checker was built into (it holds the
+/// dependencies, built with the same profile, even when `CARGO_TARGET_DIR` or a
+/// `build.target-dir` moved it), else `target/` in the workspace.
+fn workspace_target_dir(root: &Path) -> PathBuf {
+    bins::current_profile_dir()
+        .and_then(|profile| profile.parent().map(Path::to_path_buf))
+        .filter(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The `compiles` check failed: show the command and the compiler's first lines.

@@ -1,6 +1,7 @@
 //! A student's work copies: `work/stepNN-name/`, made from the step's skeleton in
 //! `stepNN-name/exercise/`, never overwritten; and the stored result of their last
-//! check (`work/.lab/stepNN-name.result`), from which progress is told.
+//! check (`work/.lab/stepNN-name.result`), from which progress is told
+//! ([`super::progress`]).
 
 use std::fs;
 use std::io;
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::check::Outcome;
-use super::steps::Step;
+use super::steps::{Step, STEPS};
 use super::target::{Target, TargetError};
 use crate::bins;
 
@@ -61,6 +62,18 @@ fn skeleton_files(dir: &Path, lang: Lang) -> io::Result<Vec<PathBuf>> {
     }
 }
 
+/// What to say once `step` passes: the command that starts the next exercise, or,
+/// when the next step has no skeleton yet, that there is none to start.
+pub fn after_done(root: &Path, step: &Step) -> String {
+    match step.next() {
+        Some(next) if skeleton_dir(root, next).is_dir() => {
+            format!("step done, next: cargo lab start {}", next.short())
+        }
+        Some(_) => "step done; the steps after it have no exercise yet".into(),
+        None => "step done: that was the last step".into(),
+    }
+}
+
 /// What `start` did.
 #[derive(Debug)]
 pub struct Started {
@@ -103,11 +116,9 @@ pub fn start(root: &Path, step: &Step, lang: Lang) -> Result<Started, TargetErro
         Lang::C => "exercise.c",
         Lang::Rust => "src/main.rs",
     });
-    let first_task = fs::read_to_string(&main_file).ok().and_then(|text| {
-        text.lines()
-            .find(|line| line.contains("TODO") || line.contains("todo!("))
-            .map(|line| line.trim().to_string())
-    });
+    let first_task = fs::read_to_string(&main_file)
+        .ok()
+        .and_then(|text| first_task(&text));
     Ok(Started {
         dir,
         main_file,
@@ -115,6 +126,29 @@ pub fn start(root: &Path, step: &Step, lang: Lang) -> Result<Started, TargetErro
         kept,
         first_task,
     })
+}
+
+/// The task marked `[1]` (or else the first task) of a skeleton, with its line
+/// number: `line 97: TODO (slide 17): [1] make fd a TCP socket for IPv4 (…)`. A C
+/// comment of several lines is joined into one.
+pub fn first_task(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let is_task = |line: &&str| line.contains("TODO (slide") || line.contains("todo!(\"slide");
+    let at = lines
+        .iter()
+        .position(|line| is_task(line) && line.contains("[1]"))
+        .or_else(|| lines.iter().position(is_task))?;
+    let mut task = lines[at].trim().trim_start_matches("/*").trim().to_string();
+    if lines[at].contains("/*") {
+        let mut rest = lines[at + 1..].iter();
+        while !task.contains("*/") {
+            let Some(more) = rest.next() else { break };
+            task.push(' ');
+            task.push_str(more.trim().trim_start_matches('*').trim());
+        }
+        task = task.trim_end_matches("*/").trim().to_string();
+    }
+    Some(format!("line {}: {task}", at + 1))
 }
 
 /// Create `dst` with `src`'s content, failing if `dst` exists (`O_EXCL`: even a file
@@ -154,6 +188,61 @@ pub fn detect(root: &Path, step: &Step) -> Result<Target, TargetError> {
             step.short()
         ))),
     }
+}
+
+/// The steps that have a work copy (a folder in `work/` with `exercise.c` or
+/// `Cargo.toml`), in step order.
+pub fn started(root: &Path) -> Vec<&'static Step> {
+    STEPS
+        .iter()
+        .filter(|step| {
+            let dir = work_dir(root, step);
+            dir.join("exercise.c").is_file() || dir.join("Cargo.toml").is_file()
+        })
+        .collect()
+}
+
+/// The work copy started last: the latest folder creation time where the file
+/// system records it, else the highest step (students take them in order).
+pub fn latest_started(root: &Path) -> Option<&'static Step> {
+    started(root).into_iter().max_by_key(|step| {
+        let born = fs::metadata(work_dir(root, step))
+            .and_then(|m| m.created())
+            .ok();
+        (born, step.number)
+    })
+}
+
+/// True when a file of the work copy changed after its last check was kept (the
+/// stored result may no longer hold).
+pub fn edited_since_check(root: &Path, step: &Step) -> bool {
+    let Some(checked) = fs::metadata(result_file(root, step))
+        .and_then(|m| m.modified())
+        .ok()
+    else {
+        return false;
+    };
+    let dir = work_dir(root, step);
+    [
+        newest(&dir.join("exercise.c")),
+        newest(&dir.join("Cargo.toml")),
+        newest(&dir.join("src")),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|edited| edited > checked)
+}
+
+/// True when `path` is one of the files a work copy in `dir` is made of: what a
+/// save of the exercise touches (`exercise.c`, `Cargo.toml`, a `.rs` file under
+/// `src/`), not an editor's swap or backup file, nor the `Cargo.lock` a build adds.
+pub fn is_exercise_file(dir: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(dir) else {
+        return false;
+    };
+    rel == Path::new("exercise.c")
+        || rel == Path::new("Cargo.toml")
+        || (rel.starts_with("src") && rel.extension().is_some_and(|e| e == "rs"))
 }
 
 /// The latest modification time of `path` or, for a folder, of anything in it.
@@ -210,4 +299,57 @@ pub fn load_result(root: &Path, step: &Step) -> Option<Vec<(String, String)>> {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first task is the one numbered [1], wherever it is, a C comment joined.
+    #[test]
+    fn the_first_task_is_number_one() {
+        let c = "/* the numbered TODOs [1] to [3] */\nint main(void)\n{\n    /* TODO (slide 29): [3] send it all */\n    /* TODO (slide 17): [1] make fd a socket\n     * (if that fails: exit 1) */\n}\n";
+        assert_eq!(
+            first_task(c).as_deref(),
+            Some("line 5: TODO (slide 17): [1] make fd a socket (if that fails: exit 1)")
+        );
+        let rust =
+            "fn main() {\n    let fd: Socket = todo!(\"slide 17: [1] fd: a TCP socket\");\n}\n";
+        assert_eq!(
+            first_task(rust).as_deref(),
+            Some("line 2: let fd: Socket = todo!(\"slide 17: [1] fd: a TCP socket\");")
+        );
+        let unnumbered = "int main(void)\n{\n    /* TODO (slide 17): create the socket */\n}\n";
+        assert_eq!(
+            first_task(unnumbered).as_deref(),
+            Some("line 3: TODO (slide 17): create the socket")
+        );
+        assert_eq!(first_task("int main(void) { return 0; }\n"), None);
+    }
+
+    /// A save touches the exercise's own files; an editor's swap, backup and test
+    /// files and a build's Cargo.lock are not saves (they would re-check forever).
+    #[test]
+    fn only_the_exercise_files_are_saves() {
+        let dir = Path::new("/w/work/step01-open-port");
+        for file in ["exercise.c", "Cargo.toml", "src/main.rs", "src/net/mod.rs"] {
+            assert!(is_exercise_file(dir, &dir.join(file)), "{file}");
+        }
+        for file in [
+            ".exercise.c.swp",
+            "exercise.c~",
+            "4913",
+            "#exercise.c#",
+            "Cargo.lock",
+            "src/.main.rs.swp",
+            "src/main.rs~",
+            "exercise",
+        ] {
+            assert!(!is_exercise_file(dir, &dir.join(file)), "{file}");
+        }
+        assert!(!is_exercise_file(
+            dir,
+            Path::new("/w/work/step02-receive/exercise.c")
+        ));
+    }
 }
