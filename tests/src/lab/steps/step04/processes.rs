@@ -41,6 +41,7 @@ fn new_children(parent: i32, before: &HashSet<i32>) -> Vec<i32> {
         .collect()
 }
 
+/// The pids of the children of `parent` now, zombies included.
 fn child_pids(parent: i32) -> HashSet<i32> {
     kernel::children(parent).iter().map(|s| s.pid).collect()
 }
@@ -61,7 +62,7 @@ pub fn concurrent(ctx: &Ctx) -> Result<(), NotPassed> {
                 DEADLINE.as_secs(),
                 stderr_note(&server)
             ),
-            "the server must accept the connection in its loop (slide 50), as step 02's did",
+            "the server must accept the connection in its loop, as step 02's did",
         )
         .on_slide(SIGCHLD_SLIDE)
         .into());
@@ -183,8 +184,9 @@ pub fn handler_returns(ctx: &Ctx) -> Result<(), NotPassed> {
     b.finish();
     b.read_until_end(deadline());
     drop(b);
-    // Ended (a zombie, or reaped already): its SIGCHLD is sent, and the parent runs
-    // the handler before it can accept C.
+    // Ended (a zombie, or reaped already): its SIGCHLD is sent, so the parent runs
+    // the handler before its next line of code, before it can fork a child for C
+    // (even if accept returns C's connection first).
     within(deadline(), || {
         b_children.iter().all(|&pid| kernel::ended(pid))
     });
