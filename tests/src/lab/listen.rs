@@ -5,6 +5,11 @@
 //! `/proc/net/tcp` and `/proc/net/tcp6` list every TCP socket with its state and
 //! inode; `/proc/PID/fd/N` links to `socket:[INODE]` for each socket a process holds.
 //! A listening socket of the program is one whose inode one of its processes holds.
+//!
+//! The same tables show the server's end of a checker's connection ([`server_end`]):
+//! whether the program has read what was sent, and whether a process still holds the
+//! socket after its FIN (it waits for the client's, the right way to close) or has
+//! closed it.
 
 use std::collections::HashSet;
 use std::fs;
@@ -27,6 +32,23 @@ struct Row {
     unread: u64,
     inode: u64,
 }
+
+/// The server's end of a connection, as the kernel lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerEnd {
+    /// The TCP state: [`TCP_FIN_WAIT1`], [`TCP_FIN_WAIT2`], … (`tcp_states.h`).
+    pub state: u8,
+    /// Bytes received that the program has not read yet.
+    pub unread: u64,
+    /// The socket's inode (`/proc/PID/fd/N -> socket:[INODE]`); 0 once no process
+    /// holds it any more (closed, the kernel finishing the connection alone).
+    pub inode: u64,
+}
+
+/// The kernel's code for a connection that sent its FIN, not yet acknowledged.
+pub const TCP_FIN_WAIT1: u8 = 0x04;
+/// The kernel's code for a connection whose FIN was acknowledged.
+pub const TCP_FIN_WAIT2: u8 = 0x05;
 
 /// The addresses the processes `pids` listen on (TCP, IPv4 and IPv6).
 pub fn listening(pids: &[i32]) -> Vec<SocketAddr> {
@@ -75,8 +97,32 @@ pub fn accepted(pids: &[i32], port: u16, peer: SocketAddr) -> bool {
     })
 }
 
+/// The server's end of the connection whose client end is `client` and whose server
+/// end is `server` (the two addresses of a connected `TcpStream`, seen from the
+/// client: `local_addr`, `peer_addr`).
+pub fn server_end(client: SocketAddr, server: SocketAddr) -> Option<ServerEnd> {
+    rows()
+        .into_iter()
+        .find(|r| r.local == server && r.remote == client)
+        .map(|r| ServerEnd {
+            state: r.state,
+            unread: r.unread,
+            inode: r.inode,
+        })
+}
+
+/// The inodes of the listening sockets `pid` holds.
+pub fn listening_inodes(pid: i32) -> HashSet<u64> {
+    let held: HashSet<u64> = socket_inodes(pid).into_iter().collect();
+    rows()
+        .into_iter()
+        .filter(|r| r.state == TCP_LISTEN && held.contains(&r.inode))
+        .map(|r| r.inode)
+        .collect()
+}
+
 /// The inodes of the sockets `pid` holds open (none if it is gone).
-fn socket_inodes(pid: i32) -> Vec<u64> {
+pub fn socket_inodes(pid: i32) -> Vec<u64> {
     let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) else {
         return Vec::new();
     };

@@ -11,6 +11,7 @@ mod copy;
 pub mod step01;
 pub mod step02;
 pub mod step03;
+pub mod step04;
 pub mod step06;
 
 /// A step of the lecture, as the checker knows it.
@@ -43,7 +44,7 @@ pub static STEPS: [Step; 6] = [
     Step {
         number: 4,
         name: "step04-respond",
-        checks: &[],
+        checks: &step04::CHECKS,
     },
     Step {
         number: 5,
