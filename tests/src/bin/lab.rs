@@ -3,7 +3,7 @@
 //! ```text
 //! cargo lab                            progress over all steps, and what to do next
 //! cargo lab start STEP [--c|--rust]    make a work copy in work/ (never overwrites)
-//! cargo lab check STEP [TARGET] [--all] [--beyond]
+//! cargo lab check STEP [TARGET] [--all] [--beyond] [--strace]
 //! cargo lab watch [STEP]               check the work copy again on every save
 //! cargo lab hint STEP                  the hint for the first failing check
 //! ```
@@ -95,6 +95,9 @@ struct CheckArgs {
     /// Add the checks of what the project does beyond the slides
     #[arg(long)]
     beyond: bool,
+    /// Then show its socket calls beside original.c's, under strace (advisory)
+    #[arg(long)]
+    strace: bool,
     /// Any program, in any language: `-- python3 server.py` (the flags are appended)
     #[arg(last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -270,6 +273,10 @@ fn check(root: &Path, args: &CheckArgs) -> Result<ExitCode, TargetError> {
         &mut io::stdout(),
         Style::for_stdout(),
     )?;
+    if args.strace {
+        tests::lab::strace::show(step, &target, root, &mut io::stdout())
+            .map_err(|e| TargetError::Broken(format!("writing the strace view: {e}")))?;
+    }
     Ok(ExitCode::from(summary.exit_code()))
 }
 

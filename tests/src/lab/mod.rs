@@ -21,6 +21,7 @@
 //! - [`preload`]: running a program with the send-capping `LD_PRELOAD` shim;
 //! - [`report`]: the `✓ ✗ –` lines and the failure block;
 //! - [`runner`]: a step's checks in order, stopping at the first failure;
+//! - [`strace`]: `--strace`, the program's socket calls beside original.c's;
 //! - [`workcopy`]: `work/` (start, detect, the stored results);
 //! - [`progress`]: where each step stands, from the stored results;
 //! - [`watch`]: checking again on every save;
@@ -39,6 +40,7 @@ pub mod run;
 pub mod runner;
 pub mod scratch;
 pub mod steps;
+pub mod strace;
 pub mod target;
 pub mod watch;
 pub mod workcopy;

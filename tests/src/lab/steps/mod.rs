@@ -11,7 +11,9 @@ mod copy;
 pub mod step01;
 pub mod step02;
 pub mod step03;
+pub mod step04;
 pub mod step05;
+pub mod step06;
 
 /// A step of the lecture, as the checker knows it.
 pub struct Step {
@@ -43,7 +45,7 @@ pub static STEPS: [Step; 6] = [
     Step {
         number: 4,
         name: "step04-respond",
-        checks: &[],
+        checks: &step04::CHECKS,
     },
     Step {
         number: 5,
@@ -53,7 +55,7 @@ pub static STEPS: [Step; 6] = [
     Step {
         number: 6,
         name: "step06-fileserver",
-        checks: &[],
+        checks: &step06::CHECKS,
     },
 ];
 
