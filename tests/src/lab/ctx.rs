@@ -24,6 +24,12 @@ use super::target::Program;
 /// milliseconds, so only a failing check ever waits this long.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
+/// How long a program may take to start listening. Longer than [`DEADLINE`]: an
+/// interpreter's start-up (Python through a version manager's shim) takes seconds on
+/// a loaded machine, and a correct program must never fail for that; a program that
+/// exits without listening is told at once whatever this bound.
+pub const START: Duration = Duration::from_secs(30);
+
 /// The moment [`DEADLINE`] from now.
 pub fn deadline() -> Instant {
     Instant::now() + DEADLINE
@@ -235,7 +241,7 @@ pub fn read_until_closed(stream: &mut TcpStream, deadline: Instant) -> (Vec<u8>,
 /// Wait until the program's processes hold a listening socket; fail with what it did
 /// instead (exited, crashed, or kept running without listening).
 fn wait_listening(run: &mut Running, port: u16) -> Result<Vec<SocketAddr>, Failure> {
-    let deadline = deadline();
+    let deadline = Instant::now() + START;
     let mut pause = Duration::from_millis(1);
     loop {
         let found = listen::listening(&run.processes());
@@ -259,10 +265,7 @@ fn never_listened(run: &mut Running, port: u16) -> Failure {
     let text = String::from_utf8_lossy(&stderr);
     let how = match status {
         Some(status) => describe_status(status),
-        None => format!(
-            "still running after {} s, not listening",
-            DEADLINE.as_secs()
-        ),
+        None => format!("still running after {} s, not listening", START.as_secs()),
     };
     let (hint, slide) = if let Some((message, slide)) = todo_message(&text) {
         (
@@ -293,7 +296,7 @@ fn never_listened(run: &mut Running, port: u16) -> Failure {
         format!("command: {}", run.command_line),
         format!(
             "a socket listening on port {port} within {} s",
-            DEADLINE.as_secs()
+            START.as_secs()
         ),
         format!("no listening socket; {how}; stderr {}", shown(&stderr)),
         hint,
