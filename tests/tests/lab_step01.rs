@@ -67,7 +67,19 @@ fn a_python_server_passes_through_a_command() {
 }
 
 /// Each step 01 mistake, and the words of the hint that names it.
-const FAULTY: [Faulty; 3] = [
+const FAULTY: [Faulty; 4] = [
+    Faulty {
+        file: "step01-no-accept.c",
+        hint: "it listened, then ended before a client could come: after listen, accept (slide 24) waits",
+        also: &[
+            ("step01/htons", "after listen, accept (slide 24) waits"),
+            ("step01/accepts", "after listen, accept (slide 24) waits"),
+            ("step01/ntohs", "after listen, accept (slide 24) waits"),
+            ("step01/exits", "after listen, accept (slide 24) waits"),
+            ("step01/reuseaddr", "after listen, accept (slide 24) waits"),
+            ("step01/signals", "after listen, accept (slide 24) waits"),
+        ],
+    },
     Faulty {
         file: "step01-no-htons.c",
         hint: "with its bytes swapped: sin_port needs htons(port)",

@@ -267,6 +267,12 @@ fn never_listened(run: &mut Running, port: u16) -> Failure {
         Some(status) => describe_status(status),
         None => format!("still running after {} s, not listening", START.as_secs()),
     };
+    // The port it says it listens on, from its own `listening on ADDR:PORT` line.
+    let said = text
+        .lines()
+        .find_map(|l| l.strip_prefix("listening on "))
+        .and_then(|a| a.rsplit_once(':'))
+        .and_then(|(_, p)| p.trim().parse::<u16>().ok());
     let (hint, slide) = if let Some((message, slide)) = todo_message(&text) {
         (
             format!("a todo!() is still in the code ({message}): replace it with the call the slide shows"),
@@ -283,6 +289,19 @@ fn never_listened(run: &mut Running, port: u16) -> Failure {
         )
     } else if text.contains("bind: ") {
         ("bind failed, as stderr says: fill in ownAddress (sin_family, sin_port, sin_addr) before bind".into(), 22)
+    } else if said == Some(port.swap_bytes()) && port.swap_bytes() != port {
+        (
+            format!(
+                "it said it listened on {} = {port} with its bytes swapped: sin_port needs htons(port), the port in network byte order",
+                port.swap_bytes()
+            ),
+            22,
+        )
+    } else if said.is_some() && status.is_some() {
+        (
+            "it listened, then ended before a client could come: after listen, accept (slide 24) waits for a connection".into(),
+            24,
+        )
     } else if status.is_some_and(|s| s.code().is_none()) {
         (
             "it crashed before listening: look for a pointer or a length that is not set yet"
