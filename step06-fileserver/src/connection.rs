@@ -23,7 +23,7 @@ use socket2::Socket;
 use crate::listing;
 use crate::path::{self, Found, Refused, Resolver};
 use crate::ranges::{self, Ranges};
-use crate::request::{self, Head, Method, Request};
+use crate::request::{self, Head, Method, Request, RequestLine};
 use crate::response::{self, content_type};
 use crate::sendfile::{send_head, sendfile_range};
 use crate::status::Status;
@@ -100,7 +100,7 @@ fn converse(
                 Head::Rejected(status) => {
                     let line = request::request_line(buffer);
                     let sent = send_error(conn, status, Method::Get, 1, false)?;
-                    access_log(site, peer, &line, status, sent);
+                    access_log(site, peer, line, status, sent);
                     return Ok(End::Close);
                 }
                 Head::Incomplete => {}
@@ -131,7 +131,7 @@ fn converse(
                 Err(e) if e.errno() == Some(Errno::EAGAIN) => {
                     let line = request::request_line(buffer);
                     let sent = send_error(conn, Status::RequestTimeout, Method::Get, 1, false)?;
-                    access_log(site, peer, &line, Status::RequestTimeout, sent);
+                    access_log(site, peer, line, Status::RequestTimeout, sent);
                     return Ok(End::Close);
                 }
                 // The client reset the connection: nothing to answer, nobody to tell.
@@ -142,10 +142,9 @@ fn converse(
         if shortened {
             setsockopt_rcvtimeo(conn, Some(site.timeout))?;
         }
-        let line = request::request_line(buffer);
-        buffer.drain(..consumed);
         let (status, sent) = respond(conn, &request, site)?;
-        access_log(site, peer, &line, status, sent);
+        access_log(site, peer, request::request_line(buffer), status, sent);
+        buffer.drain(..consumed);
         if !request.keep_alive {
             // The client asked to close (`Connection: close`, or HTTP/1.0): it sends
             // nothing more (RFC 9112 section 9.6), so there is nothing to drain and a
@@ -210,7 +209,7 @@ fn respond(conn: &Socket, req: &Request, site: &Site) -> Result<(Status, u64), C
                 let page = listing::render(&decoded, entries);
                 let head = response::Head::new(Status::Ok)
                     .field("Content-Type", "text/html; charset=utf-8")
-                    .field("Content-Length", page.len().to_string());
+                    .field("Content-Length", page.len());
                 send_small(conn, req, head, page.as_bytes())
             }
         }
@@ -242,7 +241,7 @@ fn redirect_to_slash(
     let head = response::Head::new(Status::MovedPermanently)
         .field("Location", location)
         .field("Content-Type", "text/html; charset=utf-8")
-        .field("Content-Length", body.len().to_string());
+        .field("Content-Length", body.len());
     send_small(conn, req, head, body.as_bytes())
 }
 
@@ -258,11 +257,11 @@ fn serve_file(
     let len = meta.len();
     let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
     let tag = ranges::etag(len, modified);
-    let last_modified = httpdate::fmt_http_date(modified);
+    let last_modified = httpdate::HttpDate::from(modified);
     let base = |status| {
         response::Head::new(status)
-            .field("Last-Modified", last_modified.clone())
-            .field("ETag", tag.clone())
+            .field("Last-Modified", last_modified)
+            .field("ETag", &tag)
             .field("Accept-Ranges", "bytes")
     };
     if ranges::not_modified(
@@ -272,7 +271,7 @@ fn serve_file(
         modified,
     ) {
         let head = base(Status::NotModified);
-        send_head(conn, &head.to_bytes(req.minor, req.keep_alive), false)?;
+        send_head(conn, &head.into_bytes(req.minor, req.keep_alive), false)?;
         return Ok((Status::NotModified, 0));
     }
     let wanted = match &req.range {
@@ -286,11 +285,11 @@ fn serve_file(
     match wanted {
         Ranges::Whole => {
             let head = base(Status::Ok)
-                .field("Content-Type", mime)
-                .field("Content-Length", len.to_string());
+                .field("Content-Type", &mime)
+                .field("Content-Length", len);
             send_head(
                 conn,
-                &head.to_bytes(req.minor, req.keep_alive),
+                &head.into_bytes(req.minor, req.keep_alive),
                 get && len > 0,
             )?;
             let sent = if get {
@@ -303,13 +302,13 @@ fn serve_file(
         Ranges::Parts(parts) if parts.len() == 1 => {
             let part = parts[0].clone();
             let head = base(Status::PartialContent)
-                .field("Content-Type", mime)
+                .field("Content-Type", &mime)
                 .field(
                     "Content-Range",
-                    format!("bytes {}-{}/{len}", part.start, part.end - 1),
+                    format_args!("bytes {}-{}/{len}", part.start, part.end - 1),
                 )
-                .field("Content-Length", (part.end - part.start).to_string());
-            send_head(conn, &head.to_bytes(req.minor, req.keep_alive), get)?;
+                .field("Content-Length", part.end - part.start);
+            send_head(conn, &head.into_bytes(req.minor, req.keep_alive), get)?;
             let sent = if get {
                 sendfile_range(conn, &file, part)?
             } else {
@@ -337,10 +336,10 @@ fn serve_file(
             let head = base(Status::PartialContent)
                 .field(
                     "Content-Type",
-                    format!("multipart/byteranges; boundary={boundary}"),
+                    format_args!("multipart/byteranges; boundary={boundary}"),
                 )
-                .field("Content-Length", total.to_string());
-            send_head(conn, &head.to_bytes(req.minor, req.keep_alive), get)?;
+                .field("Content-Length", total);
+            send_head(conn, &head.into_bytes(req.minor, req.keep_alive), get)?;
             if !get {
                 return Ok((Status::PartialContent, 0));
             }
@@ -354,9 +353,9 @@ fn serve_file(
         Ranges::Unsatisfiable => {
             let body = response::error_body(Status::RangeNotSatisfiable);
             let head = base(Status::RangeNotSatisfiable)
-                .field("Content-Range", format!("bytes */{len}"))
+                .field("Content-Range", format_args!("bytes */{len}"))
                 .field("Content-Type", "text/html; charset=utf-8")
-                .field("Content-Length", body.len().to_string());
+                .field("Content-Length", body.len());
             send_small(conn, req, head, body.as_bytes())
         }
     }
@@ -370,7 +369,7 @@ fn send_small(
     body: &[u8],
 ) -> Result<(Status, u64), CallError> {
     let status = head.status();
-    let mut bytes = head.to_bytes(req.minor, req.keep_alive);
+    let mut bytes = head.into_bytes(req.minor, req.keep_alive);
     let sent = if req.method == Method::Get {
         bytes.extend_from_slice(body);
         body.len() as u64
@@ -390,7 +389,7 @@ fn send_error(
     keep_alive: bool,
 ) -> Result<u64, CallError> {
     let (head, body) = response::error(status);
-    let mut bytes = head.to_bytes(minor, keep_alive);
+    let mut bytes = head.into_bytes(minor, keep_alive);
     if method == Method::Get {
         bytes.extend_from_slice(body.as_bytes());
     }
@@ -403,7 +402,7 @@ fn send_error(
 }
 
 /// One line in Common Log Format: `host - - [date] "request line" status bytes`.
-fn access_log(site: &Site, peer: SocketAddr, line: &str, status: Status, bytes: u64) {
+fn access_log(site: &Site, peer: SocketAddr, line: RequestLine, status: Status, bytes: u64) {
     let t = step04_respond::protocol::utc(std::time::SystemTime::now());
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -411,7 +410,7 @@ fn access_log(site: &Site, peer: SocketAddr, line: &str, status: Status, bytes: 
     let month = MONTHS[(t.month as usize).saturating_sub(1) % 12];
     let size: &dyn std::fmt::Display = if bytes == 0 { &"-" } else { &bytes };
     // With its newline: one write(2) per line, so lines from many children never mix.
-    let mut record = String::with_capacity(96 + line.len());
+    let mut record = String::with_capacity(128);
     let _ = writeln!(
         record,
         "{} - - [{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000] \"{line}\" {} {size}",

@@ -37,7 +37,7 @@ pub fn exercise(data: &[u8]) {
                     }
                 }
             }
-            let _ = request::request_line(data);
+            let _ = request::request_line(data).to_string();
         }
         Head::Incomplete => assert!(data.len() <= MAX_HEAD),
         Head::Rejected(_) => {}

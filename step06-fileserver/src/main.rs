@@ -291,7 +291,7 @@ fn parse_bind(text: &str) -> Result<IpAddr, CallError> {
 fn serve(server: Server) -> Result<(), CallError> {
     let busy = {
         let (head, body) = response::error(Status::ServiceUnavailable);
-        let mut bytes = head.to_bytes(1, false);
+        let mut bytes = head.into_bytes(1, false);
         bytes.extend_from_slice(body.as_bytes());
         bytes
     };

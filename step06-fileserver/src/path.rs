@@ -16,6 +16,7 @@
 //! Steps 1–3 are pure ([`decode`], [`segments`]) and tested as a table; step 4 is
 //! [`Resolver::locate`].
 
+use std::borrow::Cow;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -37,7 +38,11 @@ pub enum Refused {
 }
 
 /// Percent-decode `raw` once. `%00` and a `%` not followed by two hex digits are refused.
-pub fn decode(raw: &[u8]) -> Result<Vec<u8>, Refused> {
+/// A path without `%` is itself (borrowed: no copy, as for most requests).
+pub fn decode(raw: &[u8]) -> Result<Cow<'_, [u8]>, Refused> {
+    if !raw.contains(&b'%') {
+        return Ok(Cow::Borrowed(raw));
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -59,7 +64,7 @@ pub fn decode(raw: &[u8]) -> Result<Vec<u8>, Refused> {
             _ => return Err(Refused::Malformed),
         }
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// The path's segments under the root, or why it is refused (pure: steps 2 and 3).
@@ -139,12 +144,20 @@ impl Resolver {
     /// restriction (the segments never hold `..`). `O_NONBLOCK` keeps a FIFO in the
     /// root from blocking the child at open; only regular files and directories pass.
     pub fn locate(&self, segments: &[&[u8]]) -> Found {
-        let relative = if segments.is_empty() {
-            b".".to_vec()
-        } else {
-            segments.join(&b'/')
-        };
-        let Ok(c_path) = CString::new(relative.clone()) else {
+        // "a/b/c", with exactly the room CString needs for its NUL: any less or more and
+        // it reallocates (a realloc a request; each segment counts its '/' or the NUL).
+        let room = segments.iter().map(|s| s.len() + 1).sum::<usize>().max(2);
+        let mut relative = Vec::with_capacity(room);
+        if segments.is_empty() {
+            relative.push(b'.');
+        }
+        for segment in segments {
+            if !relative.is_empty() {
+                relative.push(b'/');
+            }
+            relative.extend_from_slice(segment);
+        }
+        let Ok(c_path) = CString::new(relative) else {
             return Found::Missing;
         };
         let fd = match self.open_beneath(&c_path) {
@@ -165,7 +178,7 @@ impl Resolver {
             return Found::Missing;
         };
         if meta.is_dir() {
-            Found::Directory(self.root.join(OsStr::from_bytes(&relative)))
+            Found::Directory(self.root.join(OsStr::from_bytes(c_path.as_bytes())))
         } else if meta.is_file() {
             Found::File(file, meta)
         } else {

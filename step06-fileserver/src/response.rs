@@ -2,31 +2,41 @@
 //! small HTML bodies of error pages.
 
 use std::borrow::Cow;
-use std::fmt::Write;
-use std::time::SystemTime;
+use std::cell::RefCell;
+use std::fmt::{Display, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::status::Status;
 
-/// A response head under construction.
+/// A response head under construction: the status line and the fields so far, each
+/// written in as it is added. One buffer is the whole head, sent as it is (before, a
+/// string per value and a copy at the end: 6 allocations of a file response's 9).
 #[derive(Debug, Clone)]
 pub struct Head {
     status: Status,
-    fields: Vec<(&'static str, Cow<'static, str>)>,
+    text: String,
 }
 
 impl Head {
-    /// A head with `Date` and `Server` already in it.
+    /// A head with `Date` and `Server` already in it. We answer `HTTP/1.1` always
+    /// (RFC 9110 6.2: a server sends its own highest version).
     pub fn new(status: Status) -> Head {
-        // Room for the fields a file response has, so pushing them never reallocates.
-        let mut fields = Vec::with_capacity(8);
-        fields.push(("Date", httpdate::fmt_http_date(SystemTime::now()).into()));
-        fields.push(("Server", "step06-fileserver".into()));
-        Head { status, fields }
+        let mut text = String::with_capacity(320);
+        let _ = write!(
+            text,
+            "HTTP/1.1 {} {}\r\nDate: ",
+            status.code(),
+            status.reason()
+        );
+        push_date_now(&mut text);
+        text.push_str("\r\nServer: step06-fileserver\r\n");
+        Head { status, text }
     }
 
     /// Add a header field. Values come from this server (never raw request bytes).
-    pub fn field(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Head {
-        self.fields.push((name, value.into()));
+    /// Writing to a String cannot fail.
+    pub fn field(mut self, name: &'static str, value: impl Display) -> Head {
+        let _ = write!(self.text, "{name}: {value}\r\n");
         self
     }
 
@@ -35,21 +45,10 @@ impl Head {
         self.status
     }
 
-    /// The bytes: status line, fields, the persistence field, blank line. We answer
-    /// `HTTP/1.1` always (RFC 9110 6.2: a server sends its own highest version); an
-    /// HTTP/1.0 client that asked to keep the connection is told it is kept.
-    pub fn to_bytes(&self, minor: u8, keep_alive: bool) -> Vec<u8> {
-        // One buffer, written in place (writing to a String cannot fail).
-        let mut head = String::with_capacity(256);
-        let _ = write!(
-            head,
-            "HTTP/1.1 {} {}\r\n",
-            self.status.code(),
-            self.status.reason()
-        );
-        for (name, value) in &self.fields {
-            let _ = write!(head, "{name}: {value}\r\n");
-        }
+    /// The bytes: status line, fields, the persistence field, blank line. An HTTP/1.0
+    /// client that asked to keep the connection is told it is kept.
+    pub fn into_bytes(self, minor: u8, keep_alive: bool) -> Vec<u8> {
+        let mut head = self.text;
         if !keep_alive {
             head.push_str("Connection: close\r\n");
         } else if minor == 0 {
@@ -58,6 +57,28 @@ impl Head {
         head.push_str("\r\n");
         head.into_bytes()
     }
+}
+
+thread_local! {
+    /// The `Date` of the current second, and that second.
+    static DATE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+/// Append the current time as an HTTP date. It changes once a second, so it is
+/// formatted once a second, as nginx does (saves httpdate's formatting, 0.1 µs, on
+/// every other response of the second).
+fn push_date_now(out: &mut String) {
+    let now = SystemTime::now();
+    let second = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    DATE.with_borrow_mut(|(cached, text)| {
+        if *cached != second {
+            *cached = second;
+            *text = httpdate::fmt_http_date(now);
+        }
+        out.push_str(text);
+    });
 }
 
 /// The small HTML page that goes with an error status.
@@ -75,7 +96,7 @@ pub fn error(status: Status) -> (Head, String) {
     let body = error_body(status);
     let mut head = Head::new(status)
         .field("Content-Type", "text/html; charset=utf-8")
-        .field("Content-Length", body.len().to_string());
+        .field("Content-Length", body.len());
     if status == Status::MethodNotAllowed {
         head = head.field("Allow", "GET, HEAD");
     }
@@ -112,12 +133,12 @@ mod tests {
     #[test]
     fn heads_carry_persistence_as_the_version_needs() {
         let head = Head::new(Status::Ok).field("Content-Length", "5");
-        let close = String::from_utf8(head.to_bytes(1, false)).unwrap();
+        let close = String::from_utf8(head.clone().into_bytes(1, false)).unwrap();
         assert!(close.starts_with("HTTP/1.1 200 OK\r\nDate: "));
         assert!(close.ends_with("Content-Length: 5\r\nConnection: close\r\n\r\n"));
-        let kept10 = String::from_utf8(head.to_bytes(0, true)).unwrap();
+        let kept10 = String::from_utf8(head.clone().into_bytes(0, true)).unwrap();
         assert!(kept10.ends_with("Connection: keep-alive\r\n\r\n"));
-        let kept11 = String::from_utf8(head.to_bytes(1, true)).unwrap();
+        let kept11 = String::from_utf8(head.into_bytes(1, true)).unwrap();
         assert!(!kept11.contains("Connection:"));
     }
 
@@ -140,11 +161,11 @@ mod tests {
     #[test]
     fn errors_carry_their_extra_fields() {
         let (head, _) = error(Status::MethodNotAllowed);
-        assert!(String::from_utf8(head.to_bytes(1, false))
+        assert!(String::from_utf8(head.into_bytes(1, false))
             .unwrap()
             .contains("Allow: GET, HEAD\r\n"));
         let (head, _) = error(Status::ServiceUnavailable);
-        assert!(String::from_utf8(head.to_bytes(1, false))
+        assert!(String::from_utf8(head.into_bytes(1, false))
             .unwrap()
             .contains("Retry-After: 1\r\n"));
     }
