@@ -403,25 +403,18 @@ fn send_error(
 
 /// One line in Common Log Format: `host - - [date] "request line" status bytes`.
 fn access_log(site: &Site, peer: SocketAddr, line: RequestLine, status: Status, bytes: u64) {
-    let t = step04_respond::protocol::utc(std::time::SystemTime::now());
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS[(t.month as usize).saturating_sub(1) % 12];
     let size: &dyn std::fmt::Display = if bytes == 0 { &"-" } else { &bytes };
     // With its newline: one write(2) per line, so lines from many children never mix.
     let mut record = String::with_capacity(128);
-    let _ = writeln!(
-        record,
-        "{} - - [{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000] \"{line}\" {} {size}",
-        peer.ip(),
-        t.day,
-        t.year,
-        t.hour,
-        t.minute,
-        t.second,
-        status.code()
-    );
+    crate::clock::with_now(|now| {
+        let _ = writeln!(
+            record,
+            "{} - - [{}] \"{line}\" {} {size}",
+            peer.ip(),
+            now.log,
+            status.code()
+        );
+    });
     if site.log_to_syslog {
         diag::report(record.trim_end());
     } else {

@@ -7,9 +7,11 @@
 //! - [`response`], [`status`]: building heads and error pages.
 //! - [`listing`]: the page for a directory.
 //! - [`sendfile`]: the head with `MSG_MORE`, the body with `sendfile(2)`.
+//! - [`clock`]: the current time as `Date` and the access log print it.
 //! - [`connection`]: one connection in the forked child: keep-alive, pipelining, timeouts.
 //! - [`fuzz`]: the fuzz target's body, and the replay of its corpus.
 
+pub mod clock;
 pub mod connection;
 pub mod fuzz;
 pub mod listing;

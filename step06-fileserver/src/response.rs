@@ -2,9 +2,7 @@
 //! small HTML bodies of error pages.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::fmt::{Display, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::status::Status;
 
@@ -28,7 +26,7 @@ impl Head {
             status.code(),
             status.reason()
         );
-        push_date_now(&mut text);
+        crate::clock::with_now(|now| text.push_str(&now.http_date));
         text.push_str("\r\nServer: step06-fileserver\r\n");
         Head { status, text }
     }
@@ -57,28 +55,6 @@ impl Head {
         head.push_str("\r\n");
         head.into_bytes()
     }
-}
-
-thread_local! {
-    /// The `Date` of the current second, and that second.
-    static DATE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
-}
-
-/// Append the current time as an HTTP date. It changes once a second, so it is
-/// formatted once a second, as nginx does (saves httpdate's formatting, 0.1 µs, on
-/// every other response of the second).
-fn push_date_now(out: &mut String) {
-    let now = SystemTime::now();
-    let second = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    DATE.with_borrow_mut(|(cached, text)| {
-        if *cached != second {
-            *cached = second;
-            *text = httpdate::fmt_http_date(now);
-        }
-        out.push_str(text);
-    });
 }
 
 /// The small HTML page that goes with an error status.
