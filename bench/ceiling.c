@@ -9,7 +9,8 @@
  * limits, no timeouts, no percent-decoding, no ranges, no conditionals, no listing.
  * Not a server to deploy; a measure of what the model itself costs.
  *
- *   ceiling ROOT               (listens on 127.0.0.1, a port the kernel chooses)
+ *   ceiling ROOT [PORT]        (listens on 127.0.0.1:PORT; 0, the default: the kernel
+ *                              chooses, and the "listening on" line says which)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,10 +142,11 @@ static void serve(int conn, const char *peer)
 
 int main(int argc, char *argv[])
 {
-    if (argc != 2 || (root = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-        fprintf(stderr, "usage: %s ROOT\n", argv[0]);
+    if (argc < 2 || argc > 3 || (root = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+        fprintf(stderr, "usage: %s ROOT [PORT]\n", argv[0]);
         return 64;
     }
+    int port = argc == 3 ? atoi(argv[2]) : 0;
     /* The lecture's reaper: SIGCHLD, waitpid in the handler */
     struct sigaction sa = { .sa_handler = reap, .sa_flags = SA_RESTART };
     sigemptyset(&sa.sa_mask);
@@ -160,7 +162,8 @@ int main(int argc, char *argv[])
     }
     int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t addr_len = sizeof addr;
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == -1) {
         perror("bind");

@@ -128,6 +128,63 @@ fn fork_floor_compiles_cleanly_and_measures() {
 }
 
 #[test]
+fn the_ceiling_answers_what_step06_answers() {
+    // bench/ceiling.c is the yardstick for step06: it must do the same work, or the
+    // ratio means nothing. The same file, the same fields, keep-alive and pipelining,
+    // Connection: close, a 404, and one access-log line per request.
+    let dir = TempDir::new("ceiling");
+    let exe = dir.join("ceiling");
+    compile_c("bench/ceiling.c", &exe);
+    let root = dir.join("www");
+    std::fs::create_dir(&root).unwrap();
+    let body: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(root.join("4k.bin"), &body).unwrap();
+    std::fs::write(root.join("a.html"), b"<p>hi</p>").unwrap();
+    let root_arg = root.to_str().unwrap();
+    let ceiling = Server::launch(Launch::new(&exe, &[root_arg]));
+    let step06 = Server::start(&rust_binary("step06-fileserver"), &["--root", root_arg]);
+
+    let fields = [
+        "Date",
+        "Last-Modified",
+        "ETag",
+        "Accept-Ranges",
+        "Content-Type",
+        "Content-Length",
+    ];
+    for path in ["/4k.bin", "/a.html"] {
+        let ours = tests::http::get(ceiling.addr, path, &[]);
+        let theirs = tests::http::get(step06.addr, path, &[]);
+        assert_eq!(ours.status, 200, "{path}");
+        assert_eq!(ours.body, theirs.body, "{path}");
+        for name in fields {
+            let (a, b) = (ours.field(name), theirs.field(name));
+            assert!(a.is_some(), "{path}: the ceiling sends no {name}");
+            if name != "Date" {
+                assert_eq!(a, b, "{path}: {name}");
+            }
+        }
+        assert_eq!(ours.field("Connection"), Some("close"), "{path}");
+    }
+    assert_eq!(tests::http::get(ceiling.addr, "/missing", &[]).status, 404);
+
+    // Three requests in one segment, the last asking to close: three answers in order,
+    // then the end of the connection.
+    let pipelined = b"GET /4k.bin HTTP/1.1\r\nHost: x\r\n\r\n\
+        GET /a.html HTTP/1.1\r\nHost: x\r\n\r\n\
+        GET /4k.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let bytes = tests::http::exchange(ceiling.addr, pipelined);
+    let responses = tests::http::parse_all(&bytes, false);
+    let bodies: Vec<&[u8]> = responses.iter().map(|r| r.body.as_slice()).collect();
+    assert_eq!(bodies, [&body[..], b"<p>hi</p>", &body[..]]);
+    assert_eq!(responses[0].field("Connection"), None);
+
+    // 2 + 1 + 3 requests: a line each, in Common Log Format.
+    let log = ceiling.proc.wait_stdout_count("\n", 6);
+    assert!(log.contains("\"GET /a.html HTTP/1.1\" 200 9\n"), "{log}");
+}
+
+#[test]
 fn bench_scripts_are_valid_bash() {
     for script in ["bench/run", "bench/child-faults"] {
         let status = Command::new("bash")
