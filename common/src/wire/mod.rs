@@ -137,6 +137,7 @@ pub fn start() -> Result<(), CallError> {
 /// ```
 /// assert!(!common::wire::enabled());
 /// ```
+#[inline]
 pub fn enabled() -> bool {
     ON.load(Ordering::Relaxed)
 }
