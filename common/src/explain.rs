@@ -178,7 +178,8 @@ pub fn outcome<T>(
 /// call.outcome(|| "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)".into(), &result,
 ///              |fd| fd.to_string(), "a TCP endpoint");
 /// ```
-// Inlined: off, a narrated call costs one load and a branch where it is made.
+// Inlined: off, a narrated call costs one load and a branch where it is made (a call
+// here and one to print no segments were 0.07 µs of a step06 request in its profile).
 #[inline]
 pub fn begin() -> Call {
     if !wire::enabled() {

@@ -38,7 +38,8 @@ pub enum Refused {
 }
 
 /// Percent-decode `raw` once. `%00` and a `%` not followed by two hex digits are refused.
-/// A path without `%` is itself (borrowed: no copy, as for most requests).
+/// A path without `%` is itself, borrowed: most requests' paths are not copied (an
+/// allocation a request).
 pub fn decode(raw: &[u8]) -> Result<Cow<'_, [u8]>, Refused> {
     if !raw.contains(&b'%') {
         return Ok(Cow::Borrowed(raw));

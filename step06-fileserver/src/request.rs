@@ -76,7 +76,8 @@ pub enum Head {
 }
 
 /// The request line as received (for the access log), shortened and made printable
-/// when it is displayed: written straight into the log line, never copied first.
+/// when it is displayed: written straight into the log line, not copied into a String
+/// first (an allocation a request).
 pub fn request_line(buffer: &[u8]) -> RequestLine<'_> {
     let end = buffer
         .iter()

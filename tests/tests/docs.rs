@@ -497,7 +497,8 @@ fn sections(readme: &str) -> Vec<(&str, &str)> {
 /// A student who opens the root README finds where to start before anything else:
 /// "Start here" comes first, with what to install, the two set-up commands and the
 /// steps in order. The benchmark's tables are in bench/README.md and the survival
-/// table in a section further down, both reached from a short summary.
+/// table in a section further down, both reached from a short summary, which shows
+/// step06 against its ceiling (the latest run's ratios) and what the model costs.
 #[test]
 fn root_readme_starts_with_where_to_start() {
     let root = workspace_root();
@@ -558,5 +559,26 @@ fn root_readme_starts_with_where_to_start() {
         .lines()
         .filter(|l| !l.is_empty())
         .count();
-    assert!(lines <= 6, "the summary is short: {lines} lines");
+    assert!(lines <= 30, "the summary is short: {lines} lines");
+    // It shows step06 against its ceiling, with the latest run's figures.
+    let row = |text: &str, label: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no row {label:?}"));
+        line.split('|')
+            .skip(2)
+            .take(2)
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let latest = &bench[bench
+        .find("| step06 / peer |")
+        .expect("the step06 / peer table")..];
+    assert_eq!(
+        row(sections[summary].1, "ceiling (C, the same model)"),
+        row(latest, "ceiling"),
+        "README's step06 / ceiling ratios are bench/README.md's latest run"
+    );
+    assert!(sections[summary].1.contains("](bench/ratios.svg)"));
 }

@@ -210,12 +210,25 @@ impl Server {
     }
 
     fn connect_failed(&self, addr: SocketAddr, e: &std::io::Error) -> Failure {
-        Failure::new(
+        // Refused, and the program ends: it was seen listening in the moment between
+        // its listen and its exit (no accept at all), not closing its socket early.
+        let ended =
+            e.kind() == std::io::ErrorKind::ConnectionRefused && self.run.ends_within(SETTLE);
+        let failure = Failure::new(
             format!("connect to {addr} (command: {})", self.run.command_line),
             "the connection is accepted",
             format!("connect: {e}"),
-            "the server listened, then refused: does it close the listening socket too early?",
-        )
+            if ended {
+                LISTENED_THEN_ENDED
+            } else {
+                "the server listened, then refused: does it close the listening socket too early?"
+            },
+        );
+        if ended {
+            failure.on_slide(24)
+        } else {
+            failure
+        }
     }
 }
 
@@ -246,7 +259,16 @@ fn wait_listening(run: &mut Running, port: u16) -> Result<Vec<SocketAddr>, Failu
     loop {
         let found = listen::listening(&run.processes());
         if !found.is_empty() {
-            return Ok(found);
+            // Still listening a moment later? A program that listens and exits (no
+            // accept) can be caught in the microseconds between the two; a server
+            // that stopped listening within CONFIRM is no server either.
+            thread::sleep(CONFIRM);
+            let found = listen::listening(&run.processes());
+            if !found.is_empty() {
+                return Ok(found);
+            }
+            let _ = run.wait_exit(Instant::now() + SETTLE);
+            return Err(never_listened(run, port));
         }
         let status = run.exited();
         if status.is_some() && run.processes().is_empty() || Instant::now() >= deadline {
@@ -257,10 +279,18 @@ fn wait_listening(run: &mut Running, port: u16) -> Result<Vec<SocketAddr>, Failu
     }
 }
 
+/// How long a listening socket must stay before the program counts as listening.
+const CONFIRM: Duration = Duration::from_millis(10);
+
+/// The hint for a program that listens and exits without accepting (slide 24).
+const LISTENED_THEN_ENDED: &str = "it listened, then ended before a client could come: after listen, accept (slide 24) waits for a connection";
+
 /// The failure of a server that did not listen: what it did, and the likely mistake
 /// read from its last words.
 fn never_listened(run: &mut Running, port: u16) -> Failure {
-    let status = run.exited();
+    // Ended: with what it wrote last (its perror line), which the readers may not
+    // have taken from the pipe yet; still running: as it is, now.
+    let status = run.wait_exit(Instant::now());
     let stderr = run.stderr();
     let text = String::from_utf8_lossy(&stderr);
     let how = match status {
@@ -298,10 +328,7 @@ fn never_listened(run: &mut Running, port: u16) -> Failure {
             22,
         )
     } else if said.is_some() && status.is_some() {
-        (
-            "it listened, then ended before a client could come: after listen, accept (slide 24) waits for a connection".into(),
-            24,
-        )
+        (LISTENED_THEN_ENDED.into(), 24)
     } else if status.is_some_and(|s| s.code().is_none()) {
         (
             "it crashed before listening: look for a pointer or a length that is not set yet"

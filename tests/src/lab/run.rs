@@ -161,6 +161,22 @@ impl Running {
         self.status
     }
 
+    /// Whether the program ends within `limit` (it is not reaped: see [`Running::exited`]).
+    pub fn ends_within(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if self.status.is_some() || peek_exit(self.pid()).is_some() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
     /// Wait for the program to exit, up to the deadline. Polls: a child has no event
     /// to wait on with a timeout, and a few milliseconds of delay cost nothing here.
     pub fn wait_exit(&mut self, deadline: Instant) -> Option<ExitStatus> {
