@@ -4,9 +4,11 @@
  *   "Connection: close"  the child reads one head, answers, closes and exits.
  *
  * Per request the child makes step06's calls and sends step06's fields: recv the head,
- * open the file, fstat it, send the head with MSG_MORE, sendfile the body, close the
- * file, write one access-log line. It does nothing step06 must do beyond that: no
- * limits, no timeouts, no percent-decoding, no ranges, no conditionals, no listing.
+ * open the file under the root (openat2, RESOLVE_BENEATH), fstat it, send the head
+ * with MSG_MORE, sendfile the body, close the file, write one access-log line; the
+ * current time is formatted once a second, as step06 does. It does nothing step06
+ * must do beyond that: no limits, no timeouts, no percent-decoding, no ranges, no
+ * conditionals, no listing, and a table of four types where step06 has mime_guess's.
  * Not a server to deploy; a measure of what the model itself costs.
  *
  *   ceiling ROOT [PORT]        (listens on 127.0.0.1:PORT; 0, the default: the kernel
@@ -15,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -24,6 +27,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +51,22 @@ static void http_date(time_t t, char *out)
     strftime(out, 30, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* The current second as Date and the access log show it, formatted when it changes. */
+static time_t stamped = -1;
+static char date_now[30], log_now[32];
+
+static void stamp_now(void)
+{
+    time_t t = time(NULL);
+    if (t == stamped)
+        return;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    http_date(t, date_now);
+    strftime(log_now, sizeof log_now, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+    stamped = t;
+}
+
 /* The Content-Type of a file, from its name's extension. */
 static const char *content_type(const char *path)
 {
@@ -66,28 +86,34 @@ static int answer(int conn, char *buf, size_t head_len, const char *peer)
 {
     buf[head_len - 1] = '\0';
     char *line_end = strstr(buf, "\r\n");
+    if (!line_end)
+        return -1; /* a NUL byte before the end of the line */
     *line_end = '\0';
     char path[1024];
     int minor = 0;
     int get = sscanf(buf, "GET /%1023s HTTP/1.%d", path, &minor) == 2;
     int keep_alive = minor == 1 && !strcasestr(line_end + 1, "\nConnection: close");
 
-    char head[512], modified[30], now[30];
-    int head_len_out;
+    char head[512], modified[30];
+    int head_len_out, status = 404;
     struct stat st;
-    int file = get && !strstr(path, "..") ? openat(root, path, O_RDONLY | O_CLOEXEC) : -1;
+    /* Under the root, as step06 opens: the kernel refuses "..", absolute paths and
+     * links that lead out */
+    struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_BENEATH };
+    int file = get ? syscall(SYS_openat2, root, path, &how, sizeof how) : -1;
+    stamp_now();
     if (file != -1 && fstat(file, &st) == 0 && S_ISREG(st.st_mode)) {
-        http_date(time(NULL), now);
+        status = 200;
         http_date(st.st_mtime, modified);
         head_len_out = snprintf(head, sizeof head,
             "HTTP/1.1 200 OK\r\nDate: %s\r\nServer: ceiling\r\nLast-Modified: %s\r\n"
             "ETag: \"%llx-%llx-%lx\"\r\nAccept-Ranges: bytes\r\n"
             "Content-Type: %s\r\nContent-Length: %lld\r\n%s\r\n",
-            now, modified, (unsigned long long)st.st_size, (unsigned long long)st.st_mtime,
+            date_now, modified, (unsigned long long)st.st_size, (unsigned long long)st.st_mtime,
             st.st_mtim.tv_nsec, content_type(path), (long long)st.st_size,
             keep_alive ? "" : "Connection: close\r\n");
         /* MSG_MORE: the head waits for the body, and both leave in one segment */
-        if (send(conn, head, head_len_out, MSG_MORE) != head_len_out)
+        if (send(conn, head, head_len_out, st.st_size ? MSG_MORE : 0) != head_len_out)
             return -1;
         off_t offset = 0;
         while (offset < st.st_size)
@@ -105,13 +131,9 @@ static int answer(int conn, char *buf, size_t head_len, const char *peer)
             return -1;
     }
     /* The access log: one write per line, so lines from many children never mix */
-    struct tm tm;
-    time_t t = time(NULL);
-    gmtime_r(&t, &tm);
-    char stamp[32], log[1200];
-    strftime(stamp, sizeof stamp, "%d/%b/%Y:%H:%M:%S +0000", &tm);
-    int n = snprintf(log, sizeof log, "%s - - [%s] \"%.200s\" %s %lld\n", peer, stamp, buf,
-        file != -1 ? "200" : "404", (long long)st.st_size);
+    char log[1200];
+    int n = snprintf(log, sizeof log, "%s - - [%s] \"%.200s\" %d %lld\n", peer, log_now, buf,
+        status, (long long)st.st_size);
     write(STDOUT_FILENO, log, n < (int)sizeof log ? (size_t)n : sizeof log - 1);
     return keep_alive ? 0 : -1;
 }

@@ -405,7 +405,8 @@ fn send_error(
 fn access_log(site: &Site, peer: SocketAddr, line: RequestLine, status: Status, bytes: u64) {
     let size: &dyn std::fmt::Display = if bytes == 0 { &"-" } else { &bytes };
     // With its newline: one write(2) per line, so lines from many children never mix.
-    let mut record = String::with_capacity(128);
+    // Room for a usual line; a long or escaped request line grows it.
+    let mut record = String::with_capacity(256);
     crate::clock::with_now(|now| {
         let _ = writeln!(
             record,

@@ -158,6 +158,7 @@ pub fn parse(buffer: &[u8]) -> Head {
 /// `HTTP/1.0` or `HTTP/1.1`: None. Another well-formed version: 505. Anything else
 /// (no version at all, `HTTP/1`, `http/1.1`): 400.
 fn check_version(line: &[u8]) -> Option<Status> {
+    // Three parts, counted as they come (no Vec of them: an allocation a request).
     let mut parts = line.split(|&b| b == b' ');
     let version = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(_), Some(_), Some(version), None) => version,

@@ -166,7 +166,14 @@ fn the_ceiling_answers_what_step06_answers() {
         }
         assert_eq!(ours.field("Connection"), Some("close"), "{path}");
     }
-    assert_eq!(tests::http::get(ceiling.addr, "/missing", &[]).status, 404);
+    // Nothing outside the root, as step06 (openat2 with RESOLVE_BENEATH, the same call).
+    for path in ["/missing", "//etc/passwd", "/../../../etc/passwd"] {
+        assert_eq!(
+            tests::http::get(ceiling.addr, path, &[]).status,
+            404,
+            "{path}"
+        );
+    }
 
     // Three requests in one segment, the last asking to close: three answers in order,
     // then the end of the connection.
@@ -179,8 +186,8 @@ fn the_ceiling_answers_what_step06_answers() {
     assert_eq!(bodies, [&body[..], b"<p>hi</p>", &body[..]]);
     assert_eq!(responses[0].field("Connection"), None);
 
-    // 2 + 1 + 3 requests: a line each, in Common Log Format.
-    let log = ceiling.proc.wait_stdout_count("\n", 6);
+    // 2 + 3 + 3 requests: a line each, in Common Log Format.
+    let log = ceiling.proc.wait_stdout_count("\n", 8);
     assert!(log.contains("\"GET /a.html HTTP/1.1\" 200 9\n"), "{log}");
 }
 
